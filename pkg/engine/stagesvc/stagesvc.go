@@ -1,0 +1,115 @@
+// Package stagesvc announces a process's stages over NATS: it registers a
+// micro service named "syncline-stage" whose info carries the process kind
+// and HTTP address, and whose stats and `<prefix>.admin.state.<id>` endpoint
+// answer with every stage's lifecycle state. `syncline status` gathers
+// them with one `$SRV.STATS.syncline-stage` request.
+package stagesvc
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+
+	"github.com/syncline/syncline/pkg/engine/lifecycle"
+)
+
+// ServiceName is the micro service every Syncline process registers.
+const ServiceName = "syncline-stage"
+
+// Config names the process.
+type Config struct {
+	// Prefix is the subject prefix (default "sync").
+	Prefix string
+	// Process is the process kind: ingest, writer, reconciler or dev.
+	Process string
+	// Version is the build version reported in the service info.
+	Version string
+}
+
+// Report is what each process answers with.
+type Report struct {
+	Process  string            `json:"process"`
+	Instance string            `json:"instance"`
+	Host     string            `json:"host"`
+	PID      int               `json:"pid"`
+	HTTPAddr string            `json:"http_addr,omitempty"`
+	Stages   map[string]string `json:"stages"`
+	Ready    bool              `json:"ready"`
+}
+
+// Announcer owns the micro service.
+type Announcer struct {
+	cfg     Config
+	nc      *nats.Conn
+	tracker *lifecycle.Tracker
+	http    *lifecycle.Server
+	svc     micro.Service
+}
+
+// New returns an unstarted announcer; http may be nil.
+func New(cfg Config, nc *nats.Conn, tracker *lifecycle.Tracker, http *lifecycle.Server) *Announcer {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "sync"
+	}
+	if cfg.Version == "" {
+		cfg.Version = "0.1.0"
+	}
+	return &Announcer{cfg: cfg, nc: nc, tracker: tracker, http: http}
+}
+
+// Report builds this process's report.
+func (a *Announcer) Report() Report {
+	host, _ := os.Hostname()
+	r := Report{Process: a.cfg.Process, Host: host, PID: os.Getpid(), Stages: map[string]string{}, Ready: a.tracker.Ready()}
+	if a.svc != nil {
+		r.Instance = a.svc.Info().ID
+	}
+	if a.http != nil {
+		r.HTTPAddr = a.http.Addr()
+	}
+	for k, v := range a.tracker.Snapshot() {
+		r.Stages[k] = v.String()
+	}
+	return r
+}
+
+// Start registers the service.
+func (a *Announcer) Start() error {
+	svc, err := micro.AddService(a.nc, micro.Config{
+		Name:        ServiceName,
+		Version:     a.cfg.Version,
+		Description: "Syncline process lifecycle states",
+		Metadata:    map[string]string{"process": a.cfg.Process},
+		StatsHandler: func(*micro.Endpoint) any {
+			return a.Report()
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("stagesvc: add service: %w", err)
+	}
+	a.svc = svc
+	subject := fmt.Sprintf("%s.admin.state.%s", a.cfg.Prefix, svc.Info().ID)
+	err = svc.AddEndpoint("state", micro.HandlerFunc(func(req micro.Request) {
+		b, _ := json.Marshal(a.Report())
+		_ = req.Respond(b)
+	}), micro.WithEndpointSubject(subject))
+	if err != nil {
+		_ = svc.Stop()
+		return fmt.Errorf("stagesvc: add endpoint: %w", err)
+	}
+	return nil
+}
+
+// Stop unregisters the service.
+func (a *Announcer) Stop() error {
+	if a.svc == nil {
+		return nil
+	}
+	if err := a.svc.Stop(); err != nil {
+		return fmt.Errorf("stagesvc: stop: %w", err)
+	}
+	return nil
+}

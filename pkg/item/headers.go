@@ -3,6 +3,7 @@ package item
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -138,22 +139,20 @@ func SniffContentType(payload []byte) string {
 	return ContentTypeBinary
 }
 
-// normalizeMediaType lowercases and strips parameters and spaces
-// ("Application/JSON; charset=utf-8" -> "application/json").
+// normalizeMediaType lowercases ASCII, drops parameters and trims the optional
+// whitespace around the media type ("Application/JSON; charset=utf-8" ->
+// "application/json"). Whitespace inside the type is kept, so that
+// "application/ json" stays invalid instead of being repaired.
 func normalizeMediaType(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == ';' {
-			break
-		}
-		if c == ' ' || c == '\t' {
-			continue
-		}
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.Trim(s, " \t")
+	b := []byte(s)
+	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+			b[i] = c + 'a' - 'A'
 		}
-		b = append(b, c)
 	}
 	return string(b)
 }

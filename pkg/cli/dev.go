@@ -17,8 +17,11 @@ import (
 	"github.com/syncline/syncline/pkg/engine/ingest"
 	"github.com/syncline/syncline/pkg/engine/lifecycle"
 	"github.com/syncline/syncline/pkg/engine/readpath"
+	"github.com/syncline/syncline/pkg/engine/reconciler"
 	"github.com/syncline/syncline/pkg/engine/stagesvc"
+	"github.com/syncline/syncline/pkg/engine/writer"
 	"github.com/syncline/syncline/pkg/natsconn"
+	"github.com/syncline/syncline/pkg/rediscache"
 	"github.com/syncline/syncline/pkg/store"
 	"github.com/syncline/syncline/pkg/store/sqlopen"
 	"github.com/syncline/syncline/pkg/wal"
@@ -116,9 +119,12 @@ func devOptions(e *env, dc devConfig) (fx.Option, error) {
 		lifecycle.Module,
 		stagesvc.Module,
 		wal.Module,
-		sqlModule(sqlURL),
+		fx.Supply(sqlopen.Config{URL: sqlURL}, store.Config{}, writer.Config{}),
+		sqlopen.Module,
 		readpath.Module,
 		ingest.Module,
+		writer.Module,
+		redisModules(e),
 		fx.Invoke(func(lc fx.Lifecycle, s *devnats.Server, h *lifecycle.Server) {
 			lc.Append(fx.StartHook(func() {
 				redis := "off (set SYNCLINE_REDIS_URL to add the L2 tier)"
@@ -132,18 +138,21 @@ func devOptions(e *env, dc devConfig) (fx.Option, error) {
 	), nil
 }
 
-// sqlModule provides the store.Backend named by url, closed on stop.
-func sqlModule(url string) fx.Option {
-	return fx.Provide(func(lc fx.Lifecycle) (store.Backend, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		b, err := sqlopen.Open(ctx, url, store.Config{})
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", sqlopen.Redact(url), err)
-		}
-		lc.Append(fx.StopHook(func() error { return b.Close() }))
-		return b, nil
-	})
+// redisModules adds the Redis tier and the reconciler when a Redis URL is
+// configured; without one there is no L2 and nothing to reconcile.
+func redisModules(e *env) fx.Option {
+	if e.s.RedisURL == "" {
+		return fx.Options()
+	}
+	return fx.Options(
+		fx.Supply(
+			rediscache.ClientConfig{URL: e.s.RedisURL},
+			rediscache.Config{Prefix: e.s.RedisPrefix},
+			reconciler.Config{},
+		),
+		rediscache.Module,
+		reconciler.Module,
+	)
 }
 
 func runDev(ctx context.Context, e *env, dc devConfig) error {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
@@ -47,6 +48,7 @@ type Announcer struct {
 	tracker *lifecycle.Tracker
 	http    *lifecycle.Server
 	svc     micro.Service
+	id      atomic.Value // string: the service instance id, set by Start
 }
 
 // New returns an unstarted announcer; http may be nil.
@@ -64,9 +66,9 @@ func New(cfg Config, nc *nats.Conn, tracker *lifecycle.Tracker, http *lifecycle.
 func (a *Announcer) Report() Report {
 	host, _ := os.Hostname()
 	r := Report{Process: a.cfg.Process, Host: host, PID: os.Getpid(), Stages: map[string]string{}, Ready: a.tracker.Ready()}
-	if a.svc != nil {
-		r.Instance = a.svc.Info().ID
-	}
+	// Not a.svc.Info(): micro calls StatsHandler holding the service's
+	// lock, which Info takes too.
+	r.Instance, _ = a.id.Load().(string)
 	if a.http != nil {
 		r.HTTPAddr = a.http.Addr()
 	}
@@ -91,7 +93,9 @@ func (a *Announcer) Start() error {
 		return fmt.Errorf("stagesvc: add service: %w", err)
 	}
 	a.svc = svc
-	subject := fmt.Sprintf("%s.admin.state.%s", a.cfg.Prefix, svc.Info().ID)
+	id := svc.Info().ID
+	a.id.Store(id)
+	subject := fmt.Sprintf("%s.admin.state.%s", a.cfg.Prefix, id)
 	err = svc.AddEndpoint("state", micro.HandlerFunc(func(req micro.Request) {
 		b, _ := json.Marshal(a.Report())
 		_ = req.Respond(b)

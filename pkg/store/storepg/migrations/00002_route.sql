@@ -1,0 +1,7 @@
+-- +goose Up
+-- Per-write routing (docs/query.md): 'durable' keeps the item out of Redis;
+-- NULL is the default route. Set on puts only.
+ALTER TABLE sync_items ADD COLUMN IF NOT EXISTS route text COLLATE "C" NULL;
+
+-- +goose Down
+ALTER TABLE sync_items DROP COLUMN IF EXISTS route;

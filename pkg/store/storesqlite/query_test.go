@@ -1,0 +1,12 @@
+package storesqlite_test
+
+import (
+	"testing"
+
+	"github.com/syncline/syncline/pkg/store/storetest"
+)
+
+func TestQueryConformance(t *testing.T) {
+	t.Parallel()
+	storetest.ExerciseQuery(t, open)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -25,6 +26,8 @@ const (
 	NeedSQL Need = 1 << iota
 	NeedRedis
 	NeedHTTP
+	// OptionalSQL binds --sql-url without requiring it.
+	OptionalSQL
 )
 
 // Settings are the shared process settings.
@@ -42,6 +45,13 @@ type Settings struct {
 // Bind defines the flags on fs, with defaults from the environment.
 func Bind(fs *pflag.FlagSet, s *Settings, need Need) *envflag.Set {
 	e := envflag.New(fs)
+	BindTo(e, s, need)
+	return e
+}
+
+// BindTo defines the flags through e (whose environment lookup may be
+// injected).
+func BindTo(e *envflag.Set, s *Settings, need Need) {
 	e.String(&s.NATS.URLs, "nats-url", "SYNCLINE_NATS_URL", natsconn.DefaultURL, "NATS servers, comma-separated")
 	e.String(&s.NATS.CredsFile, "nats-creds", "SYNCLINE_NATS_CREDS", "", "NATS credentials (JWT) file")
 	e.String(&s.NATS.NKeyFile, "nats-nkey", "SYNCLINE_NATS_NKEY", "", "NATS nkey seed file")
@@ -56,14 +66,13 @@ func Bind(fs *pflag.FlagSet, s *Settings, need Need) *envflag.Set {
 		e.String(&s.HTTP.Addr, "http-addr", "SYNCLINE_HTTP_ADDR", "127.0.0.1:0", "address of /metrics, /healthz, /readyz (port 0: any free port, printed at start)")
 		e.Bool(&s.HTTP.Pprof, "pprof", "SYNCLINE_PPROF", false, "serve /debug/pprof on the HTTP address")
 	}
-	if need&NeedSQL != 0 {
+	if need&(NeedSQL|OptionalSQL) != 0 {
 		e.String(&s.SQLURL, "sql-url", "SYNCLINE_SQL_URL", "", "postgres://... or sqlite:<path>")
 	}
 	if need&NeedRedis != 0 {
 		e.String(&s.RedisURL, "redis-url", "SYNCLINE_REDIS_URL", "", "redis://...; unset = no Redis tier")
 		e.String(&s.RedisPrefix, "redis-prefix", "SYNCLINE_REDIS_PREFIX", "sync:", "Redis key prefix")
 	}
-	return e
 }
 
 // Validate checks the settings a process needs.
@@ -107,4 +116,16 @@ func (s Settings) Logger(w io.Writer, process string) *slog.Logger {
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(h).With("process", process)
+}
+
+// redactRedis hides a Redis URL's password.
+func redactRedis(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

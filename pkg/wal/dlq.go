@@ -3,11 +3,24 @@ package wal
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// isPublishControl reports headers that steer JetStream's handling of a
+// publish (atomic batch markers, expectations, TTLs, rollups) rather than
+// describe the write: copied into the DLQ they would make the server
+// refuse or misfile the copy (the DLQ does not allow atomic publish, and a
+// stored batch message keeps its Nats-Batch-* headers).
+func isPublishControl(k string) bool {
+	ck := http.CanonicalHeaderKey(k)
+	return strings.HasPrefix(ck, "Nats-Batch-") || strings.HasPrefix(ck, "Nats-Expected-") ||
+		ck == "Nats-Ttl" || ck == "Nats-Rollup" || ck == "Nats-Required-Api-Level"
+}
 
 // CopyToDLQ publishes m's payload and original headers, plus
 // Sync-DLQ-Reason and Sync-DLQ-Seq (its WAL sequence), to
@@ -18,6 +31,9 @@ func CopyToDLQ(ctx context.Context, js jetstream.JetStream, n Names, m *Msg, rea
 	reason = SanitizeReason(reason)
 	h := make(nats.Header, len(m.Header())+3)
 	for k, v := range m.Header() {
+		if isPublishControl(k) {
+			continue
+		}
 		h[k] = append([]string(nil), v...)
 	}
 	h.Set(HeaderDLQReason, reason)

@@ -43,10 +43,11 @@ expect '{"total": 42}' syncline get --after-seq 1 tenant.acme.orders.1
 if command -v nats >/dev/null; then
   expect '"seq"' nats --server "$SYNCLINE_NATS_URL" req sync.put.tenant.acme.orders.3 '{"total": 7}'
   wait_for '{"total": 7}' nats --server "$SYNCLINE_NATS_URL" req sync.get.tenant.acme.orders.3 ''
-  expect 'invalid_id' nats --server "$SYNCLINE_NATS_URL" req sync.put.bad..id 'x'
+  expect 'invalid_version' nats --server "$SYNCLINE_NATS_URL" req -H 'Sync-Version:0' sync.put.tenant.acme.orders.4 'x'
 else
   echo "skip: nats CLI not installed (go install github.com/nats-io/natscli/nats@v0.5.0)"
 fi
+expect 'invalid_id' syncline put 'bad..id' x
 expect 'WAL: last seq' syncline status
 expect '"wal_pending"' syncline status --json
 http="$(grep -o 'http://[0-9.:]*' "$log.out" | head -1)"

@@ -7,9 +7,12 @@
 // 503); SYNCLINE_REDIS_URL adds Redis as the L2 read tier.
 //
 //	--max-payload  SYNCLINE_MAX_PAYLOAD  1048576 (never above the server's max_payload)
+//	--durability   SYNCLINE_DURABILITY   auto: replicated with 3+ WAL replicas, else fsync;
+//	                                     or lazy (see docs/guarantees.md)
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 
@@ -31,9 +34,11 @@ func main() {
 // options builds the app from the command line and environment.
 func options(args []string, getenv func(string) string, stderr io.Writer) fx.Option {
 	var maxPayload int
+	var durability string
 	need := procflags.OptionalSQL | procflags.NeedRedis | procflags.NeedHTTP
 	s, err := procflags.Parse("ingest", args, getenv, stderr, need, func(e *envflag.Set) {
 		e.Int(&maxPayload, "max-payload", "SYNCLINE_MAX_PAYLOAD", 1<<20, "largest payload accepted, in bytes")
+		e.String(&durability, "durability", "SYNCLINE_DURABILITY", procflags.DurabilityAuto, "what an ack means: auto, replicated (3+ replicas), fsync (server syncs before acking) or lazy")
 	})
 	if err != nil {
 		return fx.Error(err)
@@ -42,8 +47,14 @@ func options(args []string, getenv func(string) string, stderr io.Writer) fx.Opt
 	if err := s.WAL.Validate(); err != nil {
 		return fx.Error(err)
 	}
+	d, err := procflags.ResolveDurability(durability, s.WAL.WithDefaults().Replicas)
+	if err != nil {
+		return fx.Error(fmt.Errorf("ingest: %w", err))
+	}
+	s.Durability = d
 	return fx.Options(
 		procflags.Common(s, "ingest", stderr),
+		procflags.IngestAppender(d, s.WAL),
 		fx.Supply(ingest.Config{}),
 		readTiers(s),
 		ingest.Module,

@@ -63,7 +63,7 @@ func Common(s Settings, process string, stderr io.Writer) fx.Option {
 		"sql_url", sqlopen.Redact(s.SQLURL), "redis_url", redactRedis(s.RedisURL))
 	return fx.Options(
 		fx.Supply(nc, s.WAL, s.HTTP, log,
-			stagesvc.Config{Prefix: s.WAL.WithDefaults().Prefix, Process: process}),
+			stagesvc.Config{Prefix: s.WAL.WithDefaults().Prefix, Process: process, Durability: s.Durability}),
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
 			l.UseLogLevel(slog.LevelDebug)

@@ -40,6 +40,9 @@ type Settings struct {
 	RedisPrefix string
 	LogLevel    string
 	LogFormat   string
+	// Durability is the resolved durability of an ingest (reported in
+	// status); empty for other processes.
+	Durability string
 }
 
 // Bind defines the flags on fs, with defaults from the environment.

@@ -18,9 +18,9 @@ import (
 	_ "github.com/spf13/cobra"
 	_ "github.com/stretchr/testify/require"
 	_ "github.com/synadia-io/orbit.go/jetstreamext"
+	_ "go.opentelemetry.io/otel"
 	_ "go.uber.org/fx"
 	_ "go.uber.org/goleak"
 	_ "modernc.org/sqlite"
 	_ "pgregory.net/rapid"
-	_ "go.opentelemetry.io/otel"
 )

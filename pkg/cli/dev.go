@@ -2,14 +2,18 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/syncline/syncline/internal/procflags"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
@@ -99,10 +103,14 @@ func devOptions(e *env, dc devConfig) (fx.Option, error) {
 		sqlURL = "sqlite:" + filepath.Join(dc.DataDir, "syncline.db")
 	}
 	log := e.s.Logger(e.stderr, "dev")
+	durability := procflags.DurabilityFsync
+	if !nc.SyncAlways {
+		durability = procflags.DurabilityLazy
+	}
 	walCfg := e.s.WAL
 	return fx.Options(
 		fx.Supply(nc, walCfg, e.s.HTTP, ingest.Config{}, log,
-			stagesvc.Config{Prefix: walCfg.WithDefaults().Prefix, Process: "dev"}),
+			stagesvc.Config{Prefix: walCfg.WithDefaults().Prefix, Process: "dev", Durability: durability}),
 		fx.WithLogger(func() fxevent.Logger {
 			l := &fxevent.SlogLogger{Logger: log.With("component", "fx")}
 			l.UseLogLevel(-8) // fx's own chatter only at debug
@@ -122,6 +130,7 @@ func devOptions(e *env, dc devConfig) (fx.Option, error) {
 		fx.Supply(sqlopen.Config{URL: sqlURL}, store.Config{}, writer.Config{}),
 		sqlopen.Module,
 		readpath.Module,
+		procflags.IngestAppender(durability, walCfg),
 		ingest.Module,
 		writer.Module,
 		redisModules(e),
@@ -155,14 +164,27 @@ func redisModules(e *env) fx.Option {
 	)
 }
 
+// rootCause shortens fx's dependency-chain errors to what a user can act
+// on, such as a taken NATS port.
+func rootCause(err error) error {
+	if !errors.Is(err, devnats.ErrPortTaken) {
+		return err
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, devnats.ErrPortTaken.Error()); i >= 0 {
+		return errors.New(msg[i:])
+	}
+	return err
+}
+
 func runDev(ctx context.Context, e *env, dc devConfig) error {
 	opts, err := devOptions(e, dc)
 	if err != nil {
 		return err
 	}
-	app := fx.New(opts, fx.StopTimeout(30*time.Second))
+	app := fx.New(opts, fx.StopTimeout(30*time.Second), fx.NopLogger)
 	if err := app.Err(); err != nil {
-		return err
+		return rootCause(err)
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

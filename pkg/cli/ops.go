@@ -69,6 +69,7 @@ func printStatus(w io.Writer, st status.Status) {
 		inSync = fmt.Sprint(*st.InSync)
 	}
 	fmt.Fprintf(w, "\nWAL: last seq %d, writers' ack floor %d, pending %d, replicas %d\n", st.WALLastSeq, st.AckFloor, st.WALPending, st.WALReplicas)
+	fmt.Fprintf(w, "durability: %s\n", orDash(st.Durability))
 	fmt.Fprintf(w, "DLQ: %d messages\n", st.DLQMessages)
 	fmt.Fprintf(w, "SQL root:   %s\nRedis root: %s\nin sync:    %s\n", orDash(st.SQLRoot), orDash(st.RedisRoot), inSync)
 	fmt.Fprintf(w, "filter: %d entries, trusted %v\nleader: %s\n", st.FilterEntries, st.FilterTrusted, orDash(st.Leader))

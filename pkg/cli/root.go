@@ -61,6 +61,7 @@ func newRoot(e *env) *cobra.Command {
 		newPut(e), newGet(e), newDel(e), newExists(e),
 		newStatus(e), newVerify(e), newRepair(e),
 		newBench(e),
+		newList(e), newCount(e), newDelPrefix(e), newSetState(e), newMGet(e), newIsCurrent(e), newCacheCmd(e), newChanges(e), newReplicate(e),
 	)
 	return root
 }

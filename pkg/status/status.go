@@ -46,11 +46,14 @@ type Status struct {
 	// Leader is the active reconciler's holder id; empty when none.
 	Leader string `json:"leader"`
 
-	WALLastSeq  uint64            `json:"wal_last_seq"`
-	AckFloor    uint64            `json:"writers_ack_floor"`
-	WALReplicas int               `json:"wal_replicas"`
-	Processes   []stagesvc.Report `json:"processes"`
-	Errors      []string          `json:"errors,omitempty"`
+	WALLastSeq  uint64 `json:"wal_last_seq"`
+	AckFloor    uint64 `json:"writers_ack_floor"`
+	WALReplicas int    `json:"wal_replicas"`
+	// Durability is what ingest's acknowledgements mean (replicated,
+	// fsync or lazy; docs/guarantees.md), as the ingest processes report.
+	Durability string            `json:"durability"`
+	Processes  []stagesvc.Report `json:"processes"`
+	Errors     []string          `json:"errors,omitempty"`
 }
 
 // Options tune the gathering.
@@ -100,6 +103,12 @@ func Gather(ctx context.Context, nc *nats.Conn, names wal.Names, o Options) (Sta
 	}
 	filter(ctx, js, names, &st, fail)
 	st.Processes = processes(ctx, nc, o.Wait, fail)
+	for _, p := range st.Processes {
+		if p.Durability != "" {
+			st.Durability = p.Durability
+			break
+		}
+	}
 	return st, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/syncline/syncline/pkg/engine/lifecycle"
+	"github.com/syncline/syncline/pkg/rediscache"
+	"github.com/syncline/syncline/pkg/store"
 	"github.com/syncline/syncline/pkg/wal"
 )
 
@@ -14,7 +16,8 @@ import (
 // the connection is drained) on shutdown. It needs a *nats.Conn, a
 // jetstream.JetStream, a *wal.Publisher and a wal.Config (wal.Module), a
 // Config, a prometheus.Registerer and a *lifecycle.Tracker
-// (lifecycle.Module); a Reader is optional.
+// (lifecycle.Module); a Reader, a store.Backend (the query endpoints) and
+// a *rediscache.Cache (the cache route) are optional.
 var Module = fx.Module("ingest",
 	fx.Provide(newFx),
 	fx.Invoke(func(lc fx.Lifecycle, s *Service) {
@@ -24,19 +27,28 @@ var Module = fx.Module("ingest",
 
 type fxParams struct {
 	fx.In
-	Conn       *nats.Conn
-	JetStream  jetstream.JetStream
-	Publisher  *wal.Publisher
+	Conn      *nats.Conn
+	JetStream jetstream.JetStream
+	Publisher *wal.Publisher
+	// Appender, when provided (a group committer), replaces Publisher.
+	Appender   Appender `optional:"true"`
 	WAL        wal.Config
 	Config     Config
-	Reader     Reader `optional:"true"`
+	Reader     Reader            `optional:"true"`
+	Store      store.Backend     `optional:"true"`
+	Cache      *rediscache.Cache `optional:"true"`
 	Registerer prometheus.Registerer
 	Tracker    *lifecycle.Tracker
 }
 
 func newFx(p fxParams) (*Service, error) {
+	var pub Appender = p.Publisher
+	if p.Appender != nil {
+		pub = p.Appender
+	}
 	return New(Params{
-		Conn: p.Conn, JetStream: p.JetStream, Publisher: p.Publisher, WAL: p.WAL, Config: p.Config,
+		Conn: p.Conn, JetStream: p.JetStream, Publisher: pub, WAL: p.WAL, Config: p.Config,
 		Reader: p.Reader, Registerer: p.Registerer, Stage: p.Tracker.Stage("ingest"),
+		Queries: fxQueries(p.Store, p.Cache),
 	})
 }

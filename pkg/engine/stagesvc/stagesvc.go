@@ -28,17 +28,22 @@ type Config struct {
 	Process string
 	// Version is the build version reported in the service info.
 	Version string
+	// Durability is what this process's WAL acknowledgements mean
+	// (ingest only; docs/guarantees.md).
+	Durability string
 }
 
 // Report is what each process answers with.
 type Report struct {
-	Process  string            `json:"process"`
-	Instance string            `json:"instance"`
-	Host     string            `json:"host"`
-	PID      int               `json:"pid"`
-	HTTPAddr string            `json:"http_addr,omitempty"`
-	Stages   map[string]string `json:"stages"`
-	Ready    bool              `json:"ready"`
+	Process  string `json:"process"`
+	Instance string `json:"instance"`
+	Host     string `json:"host"`
+	PID      int    `json:"pid"`
+	HTTPAddr string `json:"http_addr,omitempty"`
+	// Durability is set by processes that acknowledge writes.
+	Durability string            `json:"durability,omitempty"`
+	Stages     map[string]string `json:"stages"`
+	Ready      bool              `json:"ready"`
 }
 
 // Announcer owns the micro service.
@@ -65,7 +70,7 @@ func New(cfg Config, nc *nats.Conn, tracker *lifecycle.Tracker, http *lifecycle.
 // Report builds this process's report.
 func (a *Announcer) Report() Report {
 	host, _ := os.Hostname()
-	r := Report{Process: a.cfg.Process, Host: host, PID: os.Getpid(), Stages: map[string]string{}, Ready: a.tracker.Ready()}
+	r := Report{Process: a.cfg.Process, Durability: a.cfg.Durability, Host: host, PID: os.Getpid(), Stages: map[string]string{}, Ready: a.tracker.Ready()}
 	// Not a.svc.Info(): micro calls StatsHandler holding the service's
 	// lock, which Info takes too.
 	r.Instance, _ = a.id.Load().(string)

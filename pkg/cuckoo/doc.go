@@ -17,9 +17,14 @@
 // to an overflow: an exact stash of up to MaxStash entries, then a Bloom
 // filter (bits-and-blooms/bloom/v3). Insert then returns ErrOverflow,
 // NeedsRebuild reports true, and the owner should rebuild a bigger filter
-// from the ground truth with Grow. A Bloom filter cannot delete, so
-// deleting an id whose copy went to it leaves it testing present: a false
-// positive, never a false negative, gone at the next rebuild.
+// from the ground truth with Grow. Stashed fingerprints move back into the
+// table as deletes make room. A Bloom filter cannot delete, so deleting an
+// id whose copy went to it leaves it testing present: a false positive,
+// never a false negative, gone at the next rebuild.
+//
+// Concurrency: every method of Filter and Trust is safe for concurrent
+// use. Lookup is lock-free unless a writer is moving fingerprints at that
+// moment or the filter has overflowed (see Filter).
 //
 // The caller keeps the multiset discipline: insert an id when it becomes
 // live (not on every update of a live id), and delete it only when a live

@@ -38,8 +38,8 @@ func (f *Filter) MarshalBinary() ([]byte, error) {
 
 // AppendBinary appends the snapshot encoding of the filter to b.
 func (f *Filter) AppendBinary(b []byte) ([]byte, error) {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	start := len(b)
 	var flags byte
 	if f.ovf.bloom != nil {
@@ -183,15 +183,4 @@ func decodeBloom(b []byte) (*bloom.BloomFilter, []byte, error) {
 		words[j] = binary.LittleEndian.Uint64(b[8*j:])
 	}
 	return bloom.FromWithM(words, uint(m), uint(k)), b[m/8:], nil
-}
-
-// usedSlots returns how many slots of bucket word w hold a fingerprint.
-func usedSlots(w uint64) uint64 {
-	n := uint64(0)
-	for shift := 0; shift < 64; shift += FingerprintBits {
-		if uint16(w>>shift) != 0 {
-			n++
-		}
-	}
-	return n
 }

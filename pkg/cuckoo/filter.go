@@ -21,9 +21,6 @@ const (
 	// targetLoad: New sizes the table so that capacity ids fill at most
 	// 19/20 (95 %) of the slots; 4-slot buckets reach about 95-98 %.
 	targetLoadNum, targetLoadDen = 19, 20
-
-	lanes    uint64 = 0x0001_0001_0001_0001 // 1 in every 16-bit slot
-	laneHigh uint64 = 0x8000_8000_8000_8000 // top bit of every slot
 )
 
 // ErrOverflow is returned by Insert when the table was too full to place
@@ -39,15 +36,25 @@ var ErrOverflow = errors.New("cuckoo: table full, fingerprint kept in overflow")
 //
 // A Filter is safe for concurrent use. Lookup takes no lock in the common
 // case: it reads the two buckets optimistically under a sequence counter
-// (a seqlock) and retries under the read lock only if a writer changed the
-// table meanwhile, or if ids sit in the overflow. Insert and Delete
-// serialise on the write lock.
+// (a seqlock) and looks again under the lock only if a writer moved
+// fingerprints meanwhile, or if ids sit in the overflow (then NeedsRebuild
+// is true, and such lookups serialise until the filter is rebuilt). Insert
+// and Delete serialise on the lock. It is a plain Mutex: a RWMutex's
+// reader count would double the cost of every write, for the sake of a
+// path that only an overflowed filter takes.
+//
+// The seqlock rule: a writer makes seq odd before any fingerprint changes
+// place (an eviction, or a return from the stash to the table) and even
+// again once every fingerprint is back in the table or the overflow. Only
+// adding a new fingerprint to a free slot and removing a deleted one skip
+// it: a reader that races with those sees the id either present or absent,
+// both linearizable.
 //
 // The zero Filter is not usable; create one with New, Rebuild or Decode.
 type Filter struct {
-	// mu serialises writers. Readers hold it shared only on the slow path.
-	mu sync.RWMutex
-	// seq is odd while a writer changes buckets; readers that saw it
+	// mu serialises writers, and readers on the slow path.
+	mu sync.Mutex
+	// seq is odd while a writer moves fingerprints; readers that saw it
 	// change discard what they read.
 	seq atomic.Uint64
 	// buckets holds 4 fingerprints per word, slot j in bits 16j..16j+15.
@@ -64,6 +71,8 @@ type Filter struct {
 	table uint64 // fingerprints in buckets
 	ovf   overflow
 	rng   uint64 // xorshift state choosing eviction slots
+	// moving is set while seq is odd.
+	moving bool
 }
 
 // New returns an empty filter sized so that capacity ids fill at most 95 %
@@ -71,6 +80,9 @@ type Filter struct {
 // 2, at most 2^MaxBucketsLog2), so the table can be up to twice as large.
 // Memory is 8 bytes per bucket: 2 bytes per slot.
 func New(capacity uint) *Filter {
+	if uint64(capacity) >= BucketSlots<<MaxBucketsLog2 {
+		return newLog2(MaxBucketsLog2)
+	}
 	slots := (uint64(capacity)*targetLoadDen + targetLoadNum - 1) / targetLoadNum
 	nb := (slots + BucketSlots - 1) / BucketSlots
 	log2 := 1
@@ -99,18 +111,22 @@ func (f *Filter) Lookup(id []byte) bool {
 	i1, fp := fingerprintOf(id, f.mask)
 	i2 := altIndex(i1, fp, f.mask)
 	if s := f.seq.Load(); s&1 == 0 {
-		found := hasFingerprint(f.buckets[i1].Load(), fp) ||
-			hasFingerprint(f.buckets[i2].Load(), fp)
+		w1, w2 := f.buckets[i1].Load(), f.buckets[i2].Load()
+		overflowed := f.overflowed.Load() // inside the window: see drainStash
 		if f.seq.Load() == s {
-			if found || !f.overflowed.Load() {
+			if found := hasFingerprint2(w1, w2, fp); found || !overflowed {
 				return found
 			}
 		}
 	}
-	// A writer was active, or ids sit in the overflow: look again under
-	// the read lock, where nothing moves.
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	return f.lookupLocked(i1, i2, fp)
+}
+
+// lookupLocked is Lookup's slow path, for when a writer was active or ids
+// sit in the overflow: it looks again under the lock, where nothing moves.
+func (f *Filter) lookupLocked(i1, i2 uint64, fp uint16) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return hasFingerprint(f.buckets[i1].Load(), fp) ||
 		hasFingerprint(f.buckets[i2].Load(), fp) ||
 		f.ovf.contains(stashKey(i1, fp, f.mask))
@@ -123,22 +139,40 @@ func (f *Filter) Insert(id []byte) error {
 	i1, fp := fingerprintOf(id, f.mask)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.seq.Add(1) // odd: buckets are changing
-	defer f.seq.Add(1)
 	return f.insertLocked(i1, fp)
 }
 
 func (f *Filter) insertLocked(i uint64, fp uint16) error {
 	f.count++
+	i, fp, ok := f.cuckoo(i, fp)
+	if !ok {
+		// The new id's fingerprint is in the table; the one in hand
+		// belongs to an id already counted. Keep it rather than drop it.
+		f.ovf.add(stashKey(i, fp, f.mask))
+		f.overflowed.Store(true)
+	}
+	f.moveEnd()
+	if !ok {
+		return ErrOverflow
+	}
+	return nil
+}
+
+// cuckoo stores fp, which belongs in bucket i or its alternate, evicting
+// fingerprints to their alternate buckets (a random walk) as needed. After
+// MaxKicks evictions it gives up and returns the fingerprint left in hand
+// and one of its buckets; the table then holds as many fingerprints as
+// before, but not the same ones. Evictions start a move (moveBegin); the
+// caller ends it once the fingerprint in hand is stored.
+func (f *Filter) cuckoo(i uint64, fp uint16) (uint64, uint16, bool) {
 	if f.place(i, fp) {
-		f.table++
-		return nil
+		return 0, 0, true
 	}
 	i = altIndex(i, fp, f.mask)
 	if f.place(i, fp) {
-		f.table++
-		return nil
+		return 0, 0, true
 	}
+	f.moveBegin()
 	for range MaxKicks {
 		f.rng ^= f.rng << 13
 		f.rng ^= f.rng >> 7
@@ -150,27 +184,10 @@ func (f *Filter) insertLocked(i uint64, fp uint16) error {
 		fp = victim
 		i = altIndex(i, fp, f.mask)
 		if f.place(i, fp) {
-			f.table++
-			return nil
+			return 0, 0, true
 		}
 	}
-	// The new id's fingerprint is in the table; the one in hand belongs to
-	// some id already counted. Keep it rather than drop it.
-	f.ovf.add(stashKey(i, fp, f.mask))
-	f.overflowed.Store(true)
-	return ErrOverflow
-}
-
-// place puts fp into a free slot of bucket i, if there is one.
-func (f *Filter) place(i uint64, fp uint16) bool {
-	w := f.buckets[i].Load()
-	for shift := uint64(0); shift < 64; shift += FingerprintBits {
-		if uint16(w>>shift) == 0 {
-			f.buckets[i].Store(w | uint64(fp)<<shift)
-			return true
-		}
-	}
-	return false
+	return i, fp, false
 }
 
 // Delete removes one copy of id and reports whether it found one in the
@@ -187,13 +204,10 @@ func (f *Filter) Delete(id []byte) bool {
 	i2 := altIndex(i1, fp, f.mask)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.seq.Add(1)
-	defer f.seq.Add(1)
 	for _, i := range [2]uint64{i1, i2} {
 		if f.remove(i, fp) {
-			f.table--
 			f.count--
-			f.refill(i)
+			f.drainStash()
 			return true
 		}
 	}
@@ -205,33 +219,46 @@ func (f *Filter) Delete(id []byte) bool {
 	return false
 }
 
-func (f *Filter) remove(i uint64, fp uint16) bool {
-	w := f.buckets[i].Load()
-	for shift := uint64(0); shift < 64; shift += FingerprintBits {
-		if uint16(w>>shift) == fp {
-			f.buckets[i].Store(w &^ (0xFFFF << shift))
-			return true
-		}
-	}
-	return false
-}
-
-// refill moves one stashed fingerprint that belongs to bucket i back into
-// the slot a delete just freed there.
-func (f *Filter) refill(i uint64) {
-	key, ok := f.ovf.takeFor(i, f.mask)
-	if !ok {
+// drainStash tries to move one stashed fingerprint back into the table
+// after a delete made room, evicting as an insert would; if that fails the
+// fingerprint left in hand returns to the stash. Either way no id is lost,
+// and the stash shrinks as the table empties. Above 95 % load it does not
+// try: eviction walks there mostly fail after MaxKicks steps.
+func (f *Filter) drainStash() {
+	n := len(f.ovf.stash)
+	if n == 0 || f.table*targetLoadDen >= f.Capacity()*targetLoadNum {
 		return
 	}
-	f.place(i, uint16(key))
-	f.table++
+	f.moveBegin() // a fingerprint leaves the stash for the table
+	key := f.ovf.stash[n-1]
+	f.ovf.stash = f.ovf.stash[:n-1]
+	if i, fp, ok := f.cuckoo(key>>16, uint16(key)); !ok {
+		f.ovf.stash = append(f.ovf.stash, stashKey(i, fp, f.mask))
+	}
 	f.overflowed.Store(f.ovf.holds())
+	f.moveEnd()
+}
+
+// moveBegin makes seq odd, if it is not already, before fingerprints move.
+func (f *Filter) moveBegin() {
+	if !f.moving {
+		f.moving = true
+		f.seq.Add(1)
+	}
+}
+
+// moveEnd makes seq even again once every fingerprint has a home.
+func (f *Filter) moveEnd() {
+	if f.moving {
+		f.moving = false
+		f.seq.Add(1)
+	}
 }
 
 // Count returns the number of ids held: inserts minus successful deletes.
 func (f *Filter) Count() uint64 {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.count
 }
 
@@ -244,8 +271,8 @@ func (f *Filter) Capacity() uint64 {
 // LoadFactor returns the fraction of table slots in use, in [0, 1]. Ids in
 // the overflow are not counted.
 func (f *Filter) LoadFactor() float64 {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return float64(f.table) / float64(f.Capacity())
 }
 
@@ -255,13 +282,4 @@ func (f *Filter) LoadFactor() float64 {
 // it.
 func (f *Filter) NeedsRebuild() bool {
 	return f.overflowed.Load()
-}
-
-// hasFingerprint reports whether any 16-bit slot of bucket word w equals
-// fp, without a loop: x has a zero slot exactly where w holds fp, and
-// (x - lanes) &^ x sets a slot's top bit for the lowest zero slot (borrows
-// can mark more slots above it, but only if a zero slot exists).
-func hasFingerprint(w uint64, fp uint16) bool {
-	x := w ^ uint64(fp)*lanes
-	return (x-lanes)&^x&laneHigh != 0
 }

@@ -68,19 +68,6 @@ func (o *overflow) removeStashed(key uint64) bool {
 	return true
 }
 
-// takeFor removes and returns a stashed key whose fingerprint may live in
-// bucket i.
-func (o *overflow) takeFor(i, mask uint64) (uint64, bool) {
-	for j, key := range o.stash {
-		c, fp := key>>16, uint16(key)
-		if c == i || altIndex(c, fp, mask) == i {
-			o.stash = slices.Delete(o.stash, j, j+1)
-			return key, true
-		}
-	}
-	return 0, false
-}
-
 // bloomKey is the Bloom filter input for a stash key: 8 bytes little-endian.
 func bloomKey(key uint64) []byte {
 	return binary.LittleEndian.AppendUint64(make([]byte, 0, 8), key)

@@ -34,8 +34,8 @@ func (f *Filter) Grow(ids iter.Seq2[[]byte, error]) (*Filter, error) {
 	return Rebuild(uint(max(doubled, f.Count())), ids)
 }
 
-// Seq adapts a slice of ids to the sequence Rebuild and Grow take.
-func Seq(ids [][]byte) iter.Seq2[[]byte, error] {
+// FromSlice adapts a slice of ids to the sequence Rebuild and Grow take.
+func FromSlice(ids [][]byte) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		for _, id := range ids {
 			if !yield(id, nil) {

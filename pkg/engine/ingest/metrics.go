@@ -20,7 +20,7 @@ func newMetrics(reg prometheus.Registerer, inflight func() float64) (*metrics, e
 			Help: "Requests answered, by operation and outcome code (ok or an error code).",
 		}, []string{"op", "code"}),
 		ackTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "syncline_ingest_ack_duration_seconds",
+			Name:    "syncline_ingest_ack_latency_seconds",
 			Help:    "Time from a write request's arrival to the WAL's acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}, []string{"op"}),

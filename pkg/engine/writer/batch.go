@@ -121,9 +121,11 @@ func (w *Writer) applyGuarded(ctx context.Context, h *held, ps []pending) (store
 			return store.Result{}, context.Cause(ctx)
 		}
 		if !errors.Is(err, store.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+			w.m.errors.WithLabelValues("sql_error").Inc()
 			w.breaker.success() // SQL answered
 			return store.Result{}, err
 		}
+		w.m.errors.WithLabelValues("sql_unavailable").Inc()
 		wasOpen := w.breaker.open()
 		d := w.breaker.failure()
 		if !wasOpen {
@@ -156,6 +158,7 @@ func (w *Writer) deadLetter(ctx context.Context, h *held, m *wal.Msg, verdict er
 	w.m.dlq.WithLabelValues(reason).Inc()
 	w.log.Warn("dead-lettering a WAL message", "seq", m.Seq, "reason", reason, "err", verdict)
 	if err := w.consumer.Settle(context.WithoutCancel(ctx), m, verdict); err != nil {
+		w.m.errors.WithLabelValues("dlq_copy").Inc()
 		w.log.Warn("dead-letter copy failed; the message will be redelivered", "seq", m.Seq, "err", err)
 	}
 	h.done(m)

@@ -53,6 +53,7 @@ func (w *Writer) publish(ctx context.Context, res store.Result) {
 		cancel()
 		if err != nil {
 			w.m.feedErrors.Inc()
+			w.m.errors.WithLabelValues("commit_feed").Inc()
 			w.log.Warn("commit feed publish failed", "err", err, "changes", len(r.Changes))
 		}
 	}

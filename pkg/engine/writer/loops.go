@@ -29,6 +29,7 @@ func (w *Writer) gcLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			if n, err := w.GC(ctx); err != nil && ctx.Err() == nil {
+				w.m.errors.WithLabelValues("gc").Inc()
 				w.log.Warn("tombstone gc failed", "err", err, "deleted", n)
 			}
 		}
@@ -57,4 +58,10 @@ func (w *Writer) refreshPending(ctx context.Context) {
 		return
 	}
 	w.m.pending.Set(float64(info.NumPending) + float64(info.NumAckPending))
+	w.trimWAL(ctx, info.AckFloor.Stream)
+	if s, err := w.js.Stream(ictx, w.names.DLQStream()); err == nil {
+		if si, err := s.Info(ictx); err == nil {
+			w.m.dlqMessages.Set(float64(si.State.Msgs))
+		}
+	}
 }

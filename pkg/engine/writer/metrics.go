@@ -19,6 +19,8 @@ type metrics struct {
 	pending        prometheus.Gauge
 	gc             prometheus.Counter
 	feedErrors     prometheus.Counter
+	errors         *prometheus.CounterVec
+	dlqMessages    prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -61,9 +63,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "syncline_writer_commit_feed_errors_total",
 			Help: "Commit feed records that could not be published (the feed is a hint).",
 		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syncline_writer_errors_total",
+			Help: "Writer failures by kind: sql_unavailable, sql_error (a batch SQL rejected), dlq_copy, commit_feed, fetch, gc.",
+		}, []string{"kind"}),
+		dlqMessages: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "syncline_dlq_messages",
+			Help: "Messages in the dead-letter stream.",
+		}),
+	}
+	for _, k := range []string{"sql_unavailable", "sql_error", "dlq_copy", "commit_feed", "fetch", "gc"} {
+		m.errors.WithLabelValues(k)
 	}
 	for _, c := range []prometheus.Collector{m.batchSize, m.commitDuration, m.rows, m.dlq, m.redeliveries,
-		m.circuit, m.pending, m.gc, m.feedErrors} {
+		m.circuit, m.pending, m.gc, m.feedErrors, m.errors, m.dlqMessages} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -55,6 +55,7 @@ type Writer struct {
 	consumer *wal.Consumer
 	info     jetstream.Consumer
 	breaker  breaker
+	trim     walTrimmer // the pending loop's
 
 	stageMu sync.Mutex
 
@@ -206,6 +207,7 @@ func (w *Writer) run(ctx, work context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
+			w.m.errors.WithLabelValues("fetch").Inc()
 			w.log.Warn("writer fetch failed", "err", err, "retry_in", delay)
 			sleep(ctx, delay)
 			delay = min(2*delay, w.cfg.BreakerMax)

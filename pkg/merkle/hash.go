@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 )
 
 // Size is the byte length of a Hash.
@@ -17,7 +18,7 @@ const Lanes = Size / 4
 // associative and invertible, so deltas can be applied in any order.
 type Hash [Size]byte
 
-// Zero is the hash of the empty set.
+// Zero is the hash of the empty set. Treat it as a constant.
 var Zero Hash
 
 // IsZero reports whether h is the empty-set hash.
@@ -65,22 +66,24 @@ func (h Hash) Sub(o Hash) Hash {
 // String is the lowercase hex form.
 func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
-// ParseHash decodes the hex form of a Hash.
+// ParseHash decodes the hex form of a Hash: 64 hex digits (either case).
+// Errors wrap ErrBadHash.
 func ParseHash(s string) (Hash, error) {
 	var h Hash
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != Size {
-		return h, ErrBadHash
+	if len(s) != 2*Size {
+		return h, fmt.Errorf("%w: %d characters, want %d hex digits", ErrBadHash, len(s), 2*Size)
 	}
-	copy(h[:], b)
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return Hash{}, fmt.Errorf("%w: %w", ErrBadHash, err)
+	}
 	return h, nil
 }
 
-// HashFromBytes copies a 32-byte slice into a Hash.
+// HashFromBytes copies a 32-byte slice into a Hash. Errors wrap ErrBadHash.
 func HashFromBytes(b []byte) (Hash, error) {
 	var h Hash
 	if len(b) != Size {
-		return h, ErrBadHash
+		return h, fmt.Errorf("%w: %d bytes", ErrBadHash, len(b))
 	}
 	copy(h[:], b)
 	return h, nil

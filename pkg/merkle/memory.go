@@ -1,22 +1,36 @@
 package merkle
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 	"sync"
 )
 
 // MemStore is an in-memory Store, the reference implementation the SQL and
 // Redis stores are tested against. Safe for concurrent use.
+//
+// Children are kept in maps and sorted on first read; the sorted list is
+// cached per parent until an Apply touches that parent, so repeated diffs
+// read a node the way a database reads an index range.
 type MemStore struct {
 	mu       sync.RWMutex
 	children map[string]map[string]Hash
 	leaves   map[string]Hash
+
+	// sortedMu guards sorted, which Children fills under mu.RLock; Apply
+	// invalidates it under mu.Lock. Lock order: mu, then sortedMu.
+	sortedMu sync.Mutex
+	sorted   map[string][]Entry
 }
 
 // NewMemStore returns an empty tree.
 func NewMemStore() *MemStore {
-	return &MemStore{children: map[string]map[string]Hash{}, leaves: map[string]Hash{}}
+	return &MemStore{
+		children: map[string]map[string]Hash{},
+		leaves:   map[string]Hash{},
+		sorted:   map[string][]Entry{},
+	}
 }
 
 // Root implements Reader.
@@ -30,17 +44,25 @@ func (m *MemStore) Root(_ context.Context) (Hash, error) {
 	return r, nil
 }
 
-// Children implements Reader.
+// Children implements Reader. The caller owns the returned slice.
 func (m *MemStore) Children(_ context.Context, parent string) ([]Entry, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	kids := m.children[parent]
-	out := make([]Entry, 0, len(kids))
-	for k, h := range kids {
-		out = append(out, Entry{Key: k, Hash: h})
+	m.sortedMu.Lock()
+	es, ok := m.sorted[parent]
+	m.sortedMu.Unlock()
+	if !ok {
+		kids := m.children[parent]
+		es = make([]Entry, 0, len(kids))
+		for k, h := range kids {
+			es = append(es, Entry{Key: k, Hash: h})
+		}
+		slices.SortFunc(es, func(a, b Entry) int { return cmp.Compare(a.Key, b.Key) })
+		m.sortedMu.Lock()
+		m.sorted[parent] = es
+		m.sortedMu.Unlock()
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out, nil
+	return slices.Clone(es), nil
 }
 
 // Leaf implements Reader.
@@ -55,6 +77,11 @@ func (m *MemStore) Leaf(_ context.Context, id string) (Hash, bool, error) {
 func (m *MemStore) Apply(_ context.Context, u Update) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if len(m.sorted) > 0 {
+		for _, e := range u.Edges {
+			delete(m.sorted, e.Parent)
+		}
+	}
 	for _, e := range u.Edges {
 		kids := m.children[e.Parent]
 		if kids == nil {

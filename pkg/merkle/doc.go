@@ -26,11 +26,12 @@
 // Real nodes are the id's dot-prefixes ("" is the root). Between a real node
 // P and its child segment s sit Config.Levels bucket nodes named
 // P + ">" + digits, the digits being the first base-Fanout digits of
-// FNV-1a-64(s), as lowercase hex (one character per digit for Fanout 16, two
+// fmix64(FNV-1a-64(s)) (MurmurHash3's finalizer, so ids that differ only in
+// their last characters still spread), as lowercase hex (one character per digit for Fanout 16, two
 // for 256): with DefaultConfig, "tenant.orders.4711" has the path
 //
-//	"" -> ">0" -> ">07" -> "tenant" -> "tenant>0" -> "tenant>00" ->
-//	"tenant.orders" -> "tenant.orders>4" -> "tenant.orders>4b" ->
+//	"" -> ">e" -> ">e1" -> "tenant" -> "tenant>3" -> "tenant>32" ->
+//	"tenant.orders" -> "tenant.orders>9" -> "tenant.orders>9e" ->
 //	"tenant.orders.4711"
 //
 // A wide node such as "user" with millions of uuids therefore lists at most

@@ -74,13 +74,22 @@ type Edge struct {
 // IsBucket reports whether key names a bucket node.
 func IsBucket(key string) bool { return strings.IndexByte(key, BucketSep) >= 0 }
 
-// fnv64a is FNV-1a 64 over s.
-func fnv64a(s string) uint64 {
+// bucketHash is FNV-1a 64 over s followed by the MurmurHash3 fmix64
+// finalizer. FNV-1a alone barely moves its top bits when ids differ only in
+// their last characters ("order.0001" ... "order.0090" would share one
+// bucket), and the bucket digits are the top bits; the finalizer spreads
+// every input bit over all output bits.
+func bucketHash(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
 		h *= 1099511628211
 	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
 	return h
 }
 
@@ -96,9 +105,9 @@ func (c Config) digitWidth() int {
 
 // appendDigits appends the Levels bucket digits of segment seg to buf, each
 // as one (fanout 16) or two (fanout 256) lowercase hex characters: the
-// leading base-Fanout digits of FNV-1a-64(seg), most significant first.
+// leading base-Fanout digits of bucketHash(seg), most significant first.
 func (c Config) appendDigits(buf []byte, seg string) []byte {
-	h := fnv64a(seg)
+	h := bucketHash(seg)
 	for range c.Levels {
 		if c.Fanout == 256 {
 			b := byte(h >> 56)

@@ -1,6 +1,7 @@
 package merkle_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -18,20 +19,21 @@ var allConfigs = []merkle.Config{
 
 func e(parent, child string) merkle.Edge { return merkle.Edge{Parent: parent, Child: child} }
 
-// TestPathGolden pins the bucket digits (leading hex digits of FNV-1a-64 of
-// the segment: tenant 070d..., orders 0012..., 4711 4b02..., a af63...).
+// TestPathGolden pins the bucket digits (leading hex digits of
+// fmix64(FNV-1a-64) of the segment: tenant e1..., orders 32..., 4711 9e...,
+// a 82a2...).
 func TestPathGolden(t *testing.T) {
 	t.Parallel()
 	id := "tenant.orders.4711"
 	require.Equal(t, []merkle.Edge{
-		e("", ">0"), e(">0", ">07"), e(">07", "tenant"),
-		e("tenant", "tenant>0"), e("tenant>0", "tenant>00"), e("tenant>00", "tenant.orders"),
-		e("tenant.orders", "tenant.orders>4"), e("tenant.orders>4", "tenant.orders>4b"), e("tenant.orders>4b", id),
+		e("", ">e"), e(">e", ">e1"), e(">e1", "tenant"),
+		e("tenant", "tenant>3"), e("tenant>3", "tenant>32"), e("tenant>32", "tenant.orders"),
+		e("tenant.orders", "tenant.orders>9"), e("tenant.orders>9", "tenant.orders>9e"), e("tenant.orders>9e", id),
 	}, merkle.DefaultConfig.Path(id))
 	require.Equal(t, []merkle.Edge{
-		e("", ">07"), e(">07", "tenant"),
-		e("tenant", "tenant>00"), e("tenant>00", "tenant.orders"),
-		e("tenant.orders", "tenant.orders>4b"), e("tenant.orders>4b", id),
+		e("", ">e1"), e(">e1", "tenant"),
+		e("tenant", "tenant>32"), e("tenant>32", "tenant.orders"),
+		e("tenant.orders", "tenant.orders>9e"), e("tenant.orders>9e", id),
 	}, merkle.Config{Fanout: 256, Levels: 1}.Path(id))
 	require.Equal(t, []merkle.Edge{e("", "tenant"), e("tenant", "tenant.orders"), e("tenant.orders", id)},
 		merkle.Config{Fanout: 16, Levels: 0}.Path(id))
@@ -39,14 +41,14 @@ func TestPathGolden(t *testing.T) {
 
 func TestPathRootLevel(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []merkle.Edge{e("", ">a"), e(">a", ">af"), e(">af", "a")}, merkle.DefaultConfig.Path("a"))
-	require.Equal(t, []merkle.Edge{e("", ">af"), e(">af", ">af63"), e(">af63", "a")},
+	require.Equal(t, []merkle.Edge{e("", ">8"), e(">8", ">82"), e(">82", "a")}, merkle.DefaultConfig.Path("a"))
+	require.Equal(t, []merkle.Edge{e("", ">82"), e(">82", ">82a2"), e(">82a2", "a")},
 		merkle.Config{Fanout: 256, Levels: 2}.Path("a"))
 	require.Equal(t, []merkle.Edge{e("", "a")}, merkle.Config{Fanout: 16, Levels: 0}.Path("a"))
 	p, ok := merkle.DefaultConfig.ParentOf("a")
 	require.True(t, ok)
-	require.Equal(t, ">af", p)
-	p, ok = merkle.DefaultConfig.ParentOf(">a")
+	require.Equal(t, ">82", p)
+	p, ok = merkle.DefaultConfig.ParentOf(">8")
 	require.True(t, ok)
 	require.Empty(t, p)
 	_, ok = merkle.DefaultConfig.ParentOf("")
@@ -125,4 +127,16 @@ func FuzzPath(f *testing.F) {
 			checkPath(t, c, id)
 		}
 	})
+}
+
+// TestBucketsSpreadSequentialIDs: ids that differ only in their last
+// characters must not pile into one bucket (plain FNV-1a's top bits would).
+func TestBucketsSpreadSequentialIDs(t *testing.T) {
+	t.Parallel()
+	buckets := map[string]int{}
+	for i := 1; i <= 256; i++ {
+		p := merkle.DefaultConfig.Path(fmt.Sprintf("k.%07d", i))
+		buckets[p[len(p)-1].Parent]++
+	}
+	require.Greater(t, len(buckets), 150, "256 sequential ids over 256 buckets")
 }

@@ -140,16 +140,69 @@ func (w *Writer) applyGuarded(ctx context.Context, h *held, ps []pending) (store
 
 // committed acknowledges the committed messages, then publishes the commit
 // record(s).
+//
+// The commit feed is published before the acknowledgements, and a
+// redelivered write that SQL already holds is announced again (from the
+// row it finds): a writer that died between its commit and its feed record
+// leaves the WAL messages unacknowledged, so the next delivery repairs the
+// feed. Readers' filters rely on this: a commit missing from the feed
+// would make them answer "absent" for a stored id. When the feed cannot be
+// written, the messages are retried rather than acknowledged.
 func (w *Writer) committed(ctx context.Context, h *held, ps []pending, res store.Result) {
+	changed := len(res.Changes)
+	res.Changes = append(res.Changes, w.reannounce(ctx, ps, res)...)
+	if err := w.publish(ctx, res); err != nil {
+		w.retryLater(ctx, h, ps, err)
+		return
+	}
 	for _, p := range ps {
 		if err := w.consumer.Settle(ctx, p.m, nil); err != nil {
 			w.log.Debug("ack failed; the message will be redelivered as a no-op", "seq", p.m.Seq, "err", err)
 		}
 		h.done(p.m)
 	}
-	w.m.rows.WithLabelValues("changed").Add(float64(len(res.Changes)))
-	w.m.rows.WithLabelValues("unchanged").Add(float64(len(ps) - len(res.Changes)))
-	w.publish(ctx, res)
+	w.m.rows.WithLabelValues("changed").Add(float64(changed))
+	w.m.rows.WithLabelValues("unchanged").Add(float64(len(ps) - changed))
+}
+
+// reannounce returns changes describing the current SQL rows of
+// redelivered writes that this commit did not change.
+func (w *Writer) reannounce(ctx context.Context, ps []pending, res store.Result) []store.Change {
+	changed := make(map[string]bool, len(res.Changes))
+	for _, c := range res.Changes {
+		changed[c.ID] = true
+	}
+	var ids []string
+	bySeq := map[string]pending{}
+	for _, p := range ps {
+		if p.m.Delivered > 1 && !changed[p.w.ID] {
+			if _, dup := bySeq[p.w.ID]; !dup {
+				ids = append(ids, p.w.ID)
+			}
+			bySeq[p.w.ID] = p
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rows, err := w.sink.GetMany(ctx, ids)
+	if err != nil {
+		w.log.Warn("cannot re-read redelivered writes; their feed records are not repeated", "err", err, "ids", len(ids))
+		return nil
+	}
+	out := make([]store.Change, 0, len(ids))
+	for _, id := range ids {
+		p := bySeq[id]
+		if it, ok := rows[id]; ok {
+			out = append(out, store.Change{ID: id, Version: it.Version, Leaf: it.Leaf, State: it.State,
+				ContentType: it.ContentType, CacheTTL: it.CacheTTL, Seq: p.m.Seq, Route: it.Route, PayloadSum: sumOf(it.Payload)})
+			continue
+		}
+		// Absent or a tombstone: announce the delete (consumers guard by
+		// version, and filters never remove ids).
+		out = append(out, store.Change{ID: id, Version: p.w.EffectiveVersion(), Deleted: true, Seq: p.m.Seq})
+	}
+	return out
 }
 
 // deadLetter copies m to the DLQ under verdict's reason and terminates it.

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"time"
 
@@ -44,9 +45,9 @@ func records(writer string, res store.Result) []wal.CommitRecord {
 	return append(out, cur)
 }
 
-// publish appends the commit's records to the feed. The feed is a hint: a
-// failure is counted and logged, never retried at the expense of the WAL.
-func (w *Writer) publish(ctx context.Context, res store.Result) {
+// publish appends the commit's records to the feed, before the WAL
+// messages are acknowledged (see committed).
+func (w *Writer) publish(ctx context.Context, res store.Result) error {
 	for _, r := range records(w.cfg.Name, res) {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		_, err := wal.PublishCommit(pctx, w.js, w.names, r)
@@ -54,7 +55,12 @@ func (w *Writer) publish(ctx context.Context, res store.Result) {
 		if err != nil {
 			w.m.feedErrors.Inc()
 			w.m.errors.WithLabelValues("commit_feed").Inc()
-			w.log.Warn("commit feed publish failed", "err", err, "changes", len(r.Changes))
+			w.log.Warn("commit feed publish failed; the batch will be redelivered and announced again", "err", err, "changes", len(r.Changes))
+			return err
 		}
 	}
+	return nil
 }
+
+// sumOf is SHA-256 of a payload (the commit record's payload_sha256).
+func sumOf(payload []byte) [32]byte { return sha256.Sum256(payload) }

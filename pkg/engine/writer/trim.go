@@ -10,9 +10,14 @@ import (
 // walTrimmer is the state of trimWAL, owned by the pending loop.
 type walTrimmer struct {
 	stream  jetstream.Stream
-	trimmed uint64 // the ack floor last purged up to
-	failing bool   // the last purge failed (logged once per streak)
+	trimmed uint64    // the ack floor last purged up to
+	failing bool      // the last purge failed (logged once per streak)
+	retryAt time.Time // after a failure, no purge before this
 }
+
+// trimRetry spaces purges after a failure: a purge the writer's NATS user
+// may not send waits for its timeout, which would stall the pending loop.
+const trimRetry = time.Minute
 
 // trimWAL purges the WAL up to floor, the writers consumer's ack floor.
 // Every message there is committed to SQL (or dead-lettered), so the WAL
@@ -27,7 +32,7 @@ type walTrimmer struct {
 // are. The writer's NATS user needs $JS.API.STREAM.PURGE.<P>_WAL.
 func (w *Writer) trimWAL(ctx context.Context, floor uint64) {
 	t := &w.trim
-	if floor <= t.trimmed {
+	if floor <= t.trimmed || w.now().Before(t.retryAt) {
 		return
 	}
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -44,6 +49,7 @@ func (w *Writer) trimWAL(ctx context.Context, floor uint64) {
 			w.log.Warn("writer cannot trim the WAL to the ack floor", "err", err, "ack_floor", floor)
 		}
 		t.failing = true
+		t.retryAt = w.now().Add(trimRetry)
 		return
 	}
 	if t.failing {

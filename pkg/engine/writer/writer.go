@@ -22,6 +22,9 @@ import (
 type batchSink interface {
 	ApplyBatch(ctx context.Context, writes []store.Write) (store.Result, error)
 	GCTombstones(ctx context.Context, olderThan time.Time, limit int) (int, error)
+	// GetMany reads the current rows of redelivered writes, so that their
+	// commit can be announced again (feed.go).
+	GetMany(ctx context.Context, ids []string) (map[string]store.Item, error)
 }
 
 // Params are a Writer's dependencies.

@@ -59,7 +59,10 @@ and, with --redis-url, until a sample of ids is in Redis.`,
 	f.Float64Var(&cfg.Rate, "rate", 0, "offered load in puts/s (0: maximum)")
 	f.DurationVar(&cfg.VisibleTimeout, "visible-timeout", 0, "how long to wait for visibility after the last ack (default 60s)")
 	f.IntVar(&cfg.RedisSample, "redis-sample", 50, "poll every Nth id in Redis")
+	f.BoolVar(&cfg.Direct, "direct", false, "publish straight into the WAL stream (a trusted producer) instead of through ingest")
+	f.BoolVar(&cfg.GroupCommit, "group-commit", false, "with --direct: publish in group-committed atomic batches (for a server that syncs before every ack)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
+	cmd.AddCommand(newBenchE2E(e))
 	return cmd
 }

@@ -27,6 +27,9 @@
 // the id was absent, so that a late, older put cannot resurrect the item; it
 // is garbage-collected by GCTombstones after the retention.
 //
+// route is 'durable' for an item kept out of Redis (docs/query.md), NULL
+// for the default route; it is the winning put's, and a tombstone has none.
+//
 // Within one batch only the winner per id is kept; the rows are then applied
 // in id order (a fixed lock order).
 //
@@ -36,7 +39,7 @@
 //
 //	sync_items(id PRIMARY KEY, version, payload, content_type, state NULL,
 //	           deleted, leaf_hash NULL, payload_sum, cache_ttl_seconds,
-//	           updated_at, wal_seq)
+//	           updated_at, wal_seq, route NULL)
 //	sync_merkle(parent, child, h0..h7, PRIMARY KEY(parent, child))
 //	sync_merkle_leaves(id PRIMARY KEY, leaf)
 //	sync_meta(key PRIMARY KEY, value)

@@ -42,6 +42,14 @@ type CommitChange struct {
 	CacheTTL int64 `json:"cache_ttl,omitempty"`
 	// Seq is the WAL sequence of the write.
 	Seq uint64 `json:"seq"`
+	// Origin is the write's Sync-Origin; empty for a write without one.
+	Origin string `json:"origin,omitempty"`
+	// Route is "durable" for an item kept out of Redis; empty for the
+	// default route.
+	Route string `json:"route,omitempty"`
+	// PayloadSHA256 is the hex SHA-256 of the payload (64 hex digits);
+	// empty when Deleted, and in records of writers that predate it.
+	PayloadSHA256 string `json:"payload_sha256,omitempty"`
 }
 
 // MaxCommitRecordBytes bounds a record on decode.
@@ -106,6 +114,9 @@ func (r CommitRecord) Validate() error {
 		}
 		if c.CacheTTL < 0 || c.CacheTTL > int64(item.MaxCacheTTL.Seconds()) {
 			return fmt.Errorf("wal: commit change %d: cache ttl %d", i, c.CacheTTL)
+		}
+		if err := c.validateCDC(); err != nil {
+			return fmt.Errorf("wal: commit change %d: %w", i, err)
 		}
 	}
 	return nil

@@ -32,6 +32,10 @@
 //	Sync-State       1..64 of [A-Za-z0-9_.-]
 //	Sync-Cache-TTL   whole seconds, 1..31536000
 //	Nats-Msg-Id      idempotency key, JetStream de-duplication
+//	Sync-Route       durable (SQL only, never Redis); absent or "default"
+//	                 = the default route; "cache" never enters the WAL
+//	Sync-Origin      the pipeline the write comes from, 1..64 of
+//	                 [A-Za-z0-9_.-]; copied into the commit record's change
 //
 // DecodeWrite validates all of it: messages may come from trusted producers
 // publishing straight into the WAL. A failure is a *PermanentError whose
@@ -62,10 +66,13 @@
 //
 //	{"v":1,"origin":"..","writer":"..","root":"<64 hex>",
 //	 "changes":[{"id":"a.b","version":7,"leaf":"<64 hex>","state":"x",
-//	             "content_type":"application/json","cache_ttl":60,"seq":42},
+//	             "content_type":"application/json","cache_ttl":60,"seq":42,
+//	             "origin":"east","route":"durable","payload_sha256":"<64 hex>"},
 //	            {"id":"a.c","version":9,"deleted":true,"seq":43}]}
 //
-// A change has a leaf exactly when it is not deleted. The feed is a hint;
+// A change has a leaf exactly when it is not deleted. The record's origin
+// is what produced it ("writer"); a change's origin is the write's
+// Sync-Origin. docs/query.md documents every field for CDC consumers. The feed is a hint;
 // FollowCommits reports gaps (expired or undecodable records) so that a
 // reader relying on it knows when to stop trusting it.
 //

@@ -30,6 +30,12 @@ type Write struct {
 	CacheTTL time.Duration
 	// MsgID is the optional idempotency key (Nats-Msg-Id).
 	MsgID string
+	// Route is RouteDefault or RouteDurable (Sync-Route; a put's only).
+	// RouteCache never enters the WAL.
+	Route item.Route
+	// Origin is the optional pipeline the write comes from (Sync-Origin),
+	// copied into the commit record's change.
+	Origin string
 }
 
 // EffectiveVersion is the version the write applies with: its explicit
@@ -80,7 +86,7 @@ func (w Write) Validate(maxPayload int) error {
 				"cache TTL %s is not whole seconds in 1s..%s", w.CacheTTL, item.MaxCacheTTL))
 		}
 	}
-	return nil
+	return validateRouting(w.Route, w.Origin)
 }
 
 // Encode builds the WAL message of w: subject <prefix>.wal.<partition>,
@@ -106,6 +112,7 @@ func (w Write) Encode(n Names) *nats.Msg {
 	if w.MsgID != "" {
 		h[HeaderMsgID] = []string{w.MsgID}
 	}
+	encodeRouting(h, w.Route, w.Origin)
 	return &nats.Msg{Subject: n.WALSubjectFor(w.ID), Header: h, Data: w.Payload}
 }
 
@@ -164,6 +171,9 @@ func decodeWrite(h nats.Header, data []byte, maxPayload int) (Write, error) {
 	}
 	if w.MsgID, _, err = optional(h, HeaderMsgID, item.CodeInvalidHeader); err != nil {
 		return Write{}, Permanent(string(item.CodeInvalidHeader), err)
+	}
+	if w.Route, w.Origin, err = decodeRouting(h); err != nil {
+		return Write{}, err
 	}
 	switch w.Op {
 	case OpPut:

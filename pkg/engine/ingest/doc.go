@@ -8,7 +8,11 @@
 //	                 -> payload, Sync-Version, Content-Type, Sync-State, Sync-Source
 //	<P>.exists.<id>  -> {"exists":bool}
 //
-// in a queue group, so any number of ingest processes share the load.
+// in a queue group, so any number of ingest processes share the load, and
+// the query endpoints and routes of docs/query.md (query.go): list, count
+// and delprefix on <P>.<verb>[.<prefix>], setstate and is_current on
+// <P>.<verb>.<id>, mget on <P>.mget, and Sync-Route / Sync-Origin on
+// writes.
 //
 // # Writes
 //

@@ -42,7 +42,12 @@ type existsReply struct {
 	Exists bool `json:"exists"`
 }
 
-func (s *Service) handleGet(r micro.Request)    { s.read(r, wal.VerbGet, s.prefixes[2], s.get) }
+func (s *Service) handleGet(r micro.Request) {
+	if s.getCacheRoute(r) { // query_route.go: Sync-Route: cache reads Redis alone
+		return
+	}
+	s.read(r, wal.VerbGet, s.prefixes[2], s.get)
+}
 func (s *Service) handleExists(r micro.Request) { s.read(r, wal.VerbExists, s.prefixes[3], s.exists) }
 
 // read validates the id, then runs fn on a goroutine of its own, at most

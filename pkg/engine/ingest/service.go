@@ -34,6 +34,9 @@ type Params struct {
 	Config    Config
 	// Reader serves get and exists; nil answers every read with 503.
 	Reader Reader
+	// Queries are the optional dependencies of the query endpoints and
+	// routes (query.go); without them those endpoints are not served.
+	Queries Queries
 	// Registerer receives the syncline_ingest_* metrics.
 	Registerer prometheus.Registerer
 	// Stage, if set, is moved to Running on Start and ShuttingDown on Stop.
@@ -53,6 +56,7 @@ type Service struct {
 	stage  *lifecycle.Stage
 
 	prefixes [4]string // put, del, get, exists subject prefixes
+	q        queries
 	readSem  chan struct{}
 	reads    sync.WaitGroup
 
@@ -85,6 +89,11 @@ func New(p Params) (*Service, error) {
 	for i, verb := range []string{wal.VerbPut, wal.VerbDel, wal.VerbGet, wal.VerbExists} {
 		s.prefixes[i] = names.APIPrefix(verb)
 	}
+	q, err := newQueries(p.Queries, names)
+	if err != nil {
+		return nil, err
+	}
+	s.q = q
 	m, err := newMetrics(p.Registerer, func() float64 { return float64(s.inflight.Load()) })
 	if err != nil {
 		return nil, fmt.Errorf("ingest: metrics: %w", err)
@@ -120,6 +129,10 @@ func (s *Service) Start(_ context.Context) error {
 			_ = svc.Stop()
 			return fmt.Errorf("ingest: add endpoint %s: %w", e.verb, err)
 		}
+	}
+	if err := s.addQueryEndpoints(g); err != nil {
+		_ = svc.Stop()
+		return err
 	}
 	s.mu.Lock()
 	s.svc = svc

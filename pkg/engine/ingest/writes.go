@@ -42,6 +42,10 @@ func (s *Service) handleWrite(r micro.Request, op wal.Op, prefix string) {
 		s.fail(r, opName, err)
 		return
 	}
+	if w.Route == item.RouteCache {
+		s.writeCacheOnly(r, w) // query_route.go: Redis only, no WAL
+		return
+	}
 	msg := w.Encode(s.names)
 	if size := len(msg.Data) + headerSize(msg.Header); int64(size) > s.nc.MaxPayload() {
 		s.fail(r, opName, item.Errorf(item.CodePayloadTooLarge,
@@ -107,6 +111,9 @@ func (s *Service) parseWrite(r micro.Request, op wal.Op, prefix string) (wal.Wri
 	}
 	ct, _, err := header(h, item.HeaderContentType, item.CodeInvalidHeader)
 	if err != nil {
+		return wal.Write{}, err
+	}
+	if err := parseRouting(h, op, &w); err != nil { // query_route.go
 		return wal.Write{}, err
 	}
 	if op == wal.OpDel {

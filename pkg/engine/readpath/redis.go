@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 
+	"github.com/syncline/syncline/pkg/item"
 	"github.com/syncline/syncline/pkg/merkle"
 	"github.com/syncline/syncline/pkg/rediscache"
 	"github.com/syncline/syncline/pkg/store"
@@ -89,7 +90,7 @@ func (f *filler) enqueue(it store.Item, now time.Time) {
 		return
 	}
 	job := fillJob{put: rediscache.Entry{ID: it.ID, Version: it.Version, Payload: it.Payload, ContentType: it.ContentType,
-		State: it.State, TTL: ttl}, leaf: it.Leaf}
+		State: it.State, TTL: ttl, Durable: it.Route == item.RouteDurable}, leaf: it.Leaf} // durable: a ghost, never the value (docs/query.md)
 	f.pending.Add(1)
 	select {
 	case f.queue <- job:

@@ -194,8 +194,12 @@ func (w *Writer) reannounce(ctx context.Context, ps []pending, res store.Result)
 	for _, id := range ids {
 		p := bySeq[id]
 		if it, ok := rows[id]; ok {
-			out = append(out, store.Change{ID: id, Version: it.Version, Leaf: it.Leaf, State: it.State,
-				ContentType: it.ContentType, CacheTTL: it.CacheTTL, Seq: p.m.Seq, Route: it.Route, PayloadSum: sumOf(it.Payload)})
+			c := store.Change{ID: id, Version: it.Version, Leaf: it.Leaf, State: it.State,
+				ContentType: it.ContentType, CacheTTL: it.CacheTTL, Seq: p.m.Seq, Route: it.Route, PayloadSum: sumOf(it.Payload)}
+			if it.Version == p.w.EffectiveVersion() {
+				c.Origin = p.w.Origin // the row is this write: keep its origin (replication loop guard)
+			}
+			out = append(out, c)
 			continue
 		}
 		// Absent or a tombstone: announce the delete (consumers guard by

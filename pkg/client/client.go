@@ -220,6 +220,10 @@ func (c *Client) request(ctx context.Context, m *nats.Msg) (*nats.Msg, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
+	if m.Header == nil {
+		m.Header = nats.Header{}
+	}
+	wal.InjectTrace(ctx, m.Header)
 	resp, err := c.nc.RequestMsgWithContext(ctx, m)
 	if err != nil {
 		return nil, transportError(err)

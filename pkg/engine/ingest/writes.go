@@ -47,6 +47,7 @@ func (s *Service) handleWrite(r micro.Request, op wal.Op, prefix string) {
 		return
 	}
 	msg := w.Encode(s.names)
+	wal.CarryTrace(nats.Header(r.Headers()), msg.Header) // W3C trace context on to the writer
 	if size := len(msg.Data) + headerSize(msg.Header); int64(size) > s.nc.MaxPayload() {
 		s.fail(r, opName, item.Errorf(item.CodePayloadTooLarge,
 			"the write is %d bytes with its WAL headers, the NATS server's max_payload is %d", size, s.nc.MaxPayload()))

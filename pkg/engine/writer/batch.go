@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -155,7 +156,11 @@ func (w *Writer) committed(ctx context.Context, h *held, ps []pending, res store
 		w.retryLater(ctx, h, ps, err)
 		return
 	}
+	debug := w.log.Enabled(ctx, slog.LevelDebug)
 	for _, p := range ps {
+		if debug {
+			w.log.Debug("committed", "seq", p.m.Seq, "id", p.w.ID, "version", p.w.EffectiveVersion(), "trace_id", wal.TraceID(p.m.Header()))
+		}
 		if err := w.consumer.Settle(ctx, p.m, nil); err != nil {
 			w.log.Debug("ack failed; the message will be redelivered as a no-op", "seq", p.m.Seq, "err", err)
 		}
@@ -213,7 +218,7 @@ func (w *Writer) reannounce(ctx context.Context, ps []pending, res store.Result)
 func (w *Writer) deadLetter(ctx context.Context, h *held, m *wal.Msg, verdict error) {
 	reason := wal.SanitizeReason(wal.ReasonOf(verdict))
 	w.m.dlq.WithLabelValues(reason).Inc()
-	w.log.Warn("dead-lettering a WAL message", "seq", m.Seq, "reason", reason, "err", verdict)
+	w.log.Warn("dead-lettering a WAL message", "seq", m.Seq, "reason", reason, "trace_id", wal.TraceID(m.Header()), "err", verdict)
 	if err := w.consumer.Settle(context.WithoutCancel(ctx), m, verdict); err != nil {
 		w.m.errors.WithLabelValues("dlq_copy").Inc()
 		w.log.Warn("dead-letter copy failed; the message will be redelivered", "seq", m.Seq, "err", err)

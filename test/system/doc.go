@@ -23,6 +23,5 @@
 // PostgreSQL or Redis the tests skip, except with CI=true, where they
 // fail. CI=true also selects the smaller load sizes; SYNCLINE_SOAK=<d>
 // makes TestSystemSoak repeat the kill and outage scenarios for d and
-// print a summary. SYNCLINE_KNOWN_BUGS=1 also runs the tests of open bugs
-// (they fail until the bug is fixed).
+// print a summary.
 package system

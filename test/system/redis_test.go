@@ -3,7 +3,6 @@ package system
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -159,15 +158,11 @@ func tamper(t testing.TB, c *cluster, n, offset int) []string {
 // policy, a non-atomic cleanup) while the merkle edges that count them
 // stay. Redis must be made equal to SQL again.
 //
-// Known bug (open): nothing notices. The branch diff compares edges,
-// which still count the items; the deep pass reads only the items Redis
-// still has. `syncline verify --deep` exits 0 and the items stay missing
-// (reads fall through to SQL, so they stay correct). The test runs with
-// SYNCLINE_KNOWN_BUGS=1; see docs/guarantees.md.
+// The branch diff cannot notice (the edges still count the items), so the
+// deep pass also walks SQL's live ids and restores those Redis neither
+// holds nor counts as expired, after subtracting the leaf the tree still
+// counts (reconciler deepMissing).
 func TestSystemRedisItemKeyDeleted(t *testing.T) {
-	if os.Getenv("SYNCLINE_KNOWN_BUGS") == "" {
-		t.Skip("known bug: a Redis item key deleted under intact merkle edges is never restored (set SYNCLINE_KNOWN_BUGS=1 to run)")
-	}
 	t.Parallel()
 	c := newCluster(t, clusterOpts{ingests: 1, writers: 1, reconcilers: 1})
 	c.start()

@@ -22,6 +22,9 @@ type SQL interface {
 	// Scan returns up to limit rows with id > after, in id order, with
 	// payloads, tombstones included (copying SQL into an empty Redis).
 	Scan(ctx context.Context, after string, limit int) ([]store.Item, error)
+	// List returns up to limit live items matching q with id > after, in
+	// id order, without payloads (the deep check's SQL-side scan).
+	List(ctx context.Context, q store.Query, after string, limit int) ([]store.Item, error)
 	// Count counts the live items matching q (filter sizing).
 	Count(ctx context.Context, q store.Query) (int64, error)
 }

@@ -90,3 +90,16 @@ func (s *Set) Err() error {
 	}
 	return fmt.Errorf("envflag: %v", s.errs)
 }
+
+// Int64 defines an int64 flag defaulting to $env, else def.
+func (s *Set) Int64(p *int64, name, env string, def int64, usage string) {
+	if v, ok := s.lookup(env); ok && env != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			s.errs = append(s.errs, fmt.Errorf("$%s=%q: not an integer", env, v))
+		} else {
+			def = n
+		}
+	}
+	s.fs.Int64Var(p, name, def, s.usage(usage, env))
+}

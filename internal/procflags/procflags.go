@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -63,6 +64,9 @@ func BindTo(e *envflag.Set, s *Settings, need Need) {
 	e.String(&s.NATS.TLSCAFile, "nats-tls-ca", "SYNCLINE_NATS_TLS_CA", "", "CA bundle to verify NATS servers (enables TLS)")
 	e.String(&s.WAL.Prefix, "prefix", "SYNCLINE_PREFIX", wal.DefaultPrefix, "subject prefix; stream names derive from it")
 	e.Int(&s.WAL.Replicas, "wal-replicas", "SYNCLINE_WAL_REPLICAS", 1, "replicas of every stream and bucket (3 in production)")
+	e.Int64(&s.WAL.MaxBytes, "wal-max-bytes", "SYNCLINE_WAL_MAX_BYTES", -1, "WAL size limit in bytes; a full WAL refuses writes with 503 (-1: unlimited). Give every process the same value: each provisions the streams at start")
+	e.Int64(&s.WAL.MaxMsgs, "wal-max-msgs", "SYNCLINE_WAL_MAX_MSGS", -1, "WAL limit in messages (-1: unlimited); same rule as --wal-max-bytes")
+	e.Duration(&s.WAL.DuplicateWindow, "wal-duplicate-window", "SYNCLINE_WAL_DUPLICATE_WINDOW", 2*time.Minute, "Nats-Msg-Id de-duplication window")
 	e.String(&s.LogLevel, "log-level", "SYNCLINE_LOG_LEVEL", "info", "debug, info, warn or error")
 	e.String(&s.LogFormat, "log-format", "SYNCLINE_LOG_FORMAT", "json", "json or text")
 	if need&NeedHTTP != 0 {

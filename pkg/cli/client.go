@@ -71,6 +71,18 @@ func (w *writeFlags) options() []client.WriteOption {
 	return o
 }
 
+// payloadArg is args[i] when given, else stdin (at most 64 MiB).
+func (e *env) payloadArg(args []string, i int) ([]byte, error) {
+	if len(args) > i {
+		return []byte(args[i]), nil
+	}
+	b, err := io.ReadAll(io.LimitReader(e.stdin, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("read stdin: %w", err)
+	}
+	return b, nil
+}
+
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -84,28 +96,17 @@ func newPut(e *env) *cobra.Command {
 		Short: "Write an item (payload from the argument or stdin); prints {id, version, seq}",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var payload []byte
-			if len(args) == 2 {
-				payload = []byte(args[1])
-			} else {
-				b, err := io.ReadAll(io.LimitReader(e.stdin, 64<<20))
+			payload, err := e.payloadArg(args, 1)
+			if err != nil {
+				return err
+			}
+			return e.withClient(cmd.Context(), 10*time.Second, func(ctx context.Context, c *client.Client) error {
+				res, err := c.Put(ctx, args[0], payload, wf.options()...)
 				if err != nil {
-					return fmt.Errorf("read stdin: %w", err)
+					return err
 				}
-				payload = b
-			}
-			nc, c, err := e.connect()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			res, err := c.Put(ctx, args[0], payload, wf.options()...)
-			if err != nil {
-				return err
-			}
-			return printJSON(e.stdout, res)
+				return printJSON(e.stdout, res)
+			})
 		},
 	}
 	wf.bind(cmd, true)
@@ -119,18 +120,13 @@ func newDel(e *env) *cobra.Command {
 		Short: "Delete an item (a versioned tombstone); prints {id, version, seq}",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			nc, c, err := e.connect()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			res, err := c.Delete(ctx, args[0], wf.options()...)
-			if err != nil {
-				return err
-			}
-			return printJSON(e.stdout, res)
+			return e.withClient(cmd.Context(), 10*time.Second, func(ctx context.Context, c *client.Client) error {
+				res, err := c.Delete(ctx, args[0], wf.options()...)
+				if err != nil {
+					return err
+				}
+				return printJSON(e.stdout, res)
+			})
 		},
 	}
 	wf.bind(cmd, false)
@@ -145,11 +141,6 @@ func newGet(e *env) *cobra.Command {
 		Short: "Read an item: the payload on stdout (--meta: version, type, state and tier on stderr)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			nc, c, err := e.connect()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
 			var opts []client.ReadOption
 			if afterSeq != 0 {
 				opts = append(opts, client.WithAfterSeq(afterSeq))
@@ -157,17 +148,17 @@ func newGet(e *env) *cobra.Command {
 			if strong {
 				opts = append(opts, client.WithStrong())
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
-			defer cancel()
-			it, err := c.Get(ctx, args[0], opts...)
-			if err != nil {
+			return e.withClient(cmd.Context(), 15*time.Second, func(ctx context.Context, c *client.Client) error {
+				it, err := c.Get(ctx, args[0], opts...)
+				if err != nil {
+					return err
+				}
+				if meta {
+					fmt.Fprintf(e.stderr, "version=%d content_type=%s state=%s source=%s\n", it.Version, it.ContentType, it.State, it.Source)
+				}
+				_, err = e.stdout.Write(it.Payload)
 				return err
-			}
-			if meta {
-				fmt.Fprintf(e.stderr, "version=%d content_type=%s state=%s source=%s\n", it.Version, it.ContentType, it.State, it.Source)
-			}
-			_, err = e.stdout.Write(it.Payload)
-			return err
+			})
 		},
 	}
 	cmd.Flags().Uint64Var(&afterSeq, "after-seq", 0, "answer only from a tier that includes WAL sequence N (read-your-writes)")
@@ -182,18 +173,13 @@ func newExists(e *env) *cobra.Command {
 		Short: `Ask whether an item exists; prints {"exists": true|false}`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			nc, c, err := e.connect()
-			if err != nil {
-				return err
-			}
-			defer nc.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			ok, err := c.Exists(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return printJSON(e.stdout, map[string]bool{"exists": ok})
+			return e.withClient(cmd.Context(), 10*time.Second, func(ctx context.Context, c *client.Client) error {
+				ok, err := c.Exists(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				return printJSON(e.stdout, map[string]bool{"exists": ok})
+			})
 		},
 	}
 }

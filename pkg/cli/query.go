@@ -268,15 +268,9 @@ func newCacheCmd(e *env) *cobra.Command {
 		Short: "Write a cache-only value (payload from the argument or stdin); prints {id, version, seq:0, applied}",
 		Args:  cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var payload []byte
-			if len(args) == 2 {
-				payload = []byte(args[1])
-			} else {
-				b, err := io.ReadAll(io.LimitReader(e.stdin, 64<<20))
-				if err != nil {
-					return fmt.Errorf("read stdin: %w", err)
-				}
-				payload = b
+			payload, err := e.payloadArg(args, 1)
+			if err != nil {
+				return err
 			}
 			return e.withClient(cmd.Context(), 15*time.Second, func(ctx context.Context, c *client.Client) error {
 				var opts []client.WriteOption

@@ -11,6 +11,7 @@ import (
 	"github.com/syncline/syncline/pkg/item"
 	"github.com/syncline/syncline/pkg/merkle"
 	"github.com/syncline/syncline/pkg/store"
+	"github.com/syncline/syncline/pkg/store/internal/plan"
 )
 
 const itemColumns = `id, version, payload, content_type, coalesce(state, ''), deleted,
@@ -95,19 +96,8 @@ WHERE id > $1 AND NOT deleted ORDER BY id LIMIT $2`, after, limit)
 		return nil, translate(err)
 	}
 	defer rs.Close()
-	out := make([]store.Entry, 0, min(limit, 4096))
-	for rs.Next() {
-		var e store.Entry
-		var version int64
-		var leaf []byte
-		if err := rs.Scan(&e.ID, &version, &leaf); err != nil {
-			return nil, translate(err)
-		}
-		e.Version = uint64(version)
-		copy(e.Leaf[:], leaf)
-		out = append(out, e)
-	}
-	return out, translate(rs.Err())
+	out, err := plan.ScanEntries(rs, limit)
+	return out, translate(err)
 }
 
 // Scan implements store.Backend.

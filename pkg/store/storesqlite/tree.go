@@ -21,19 +21,8 @@ WHERE parent = ? ORDER BY child`, parent)
 		return nil, translate(err)
 	}
 	defer rs.Close()
-	var out []merkle.Entry
-	for rs.Next() {
-		var e merkle.Entry
-		var l [merkle.Lanes]int64
-		if err := rs.Scan(&e.Key, &l[0], &l[1], &l[2], &l[3], &l[4], &l[5], &l[6], &l[7]); err != nil {
-			return nil, translate(err)
-		}
-		e.Hash = plan.JoinLanes(l)
-		if !e.Hash.IsZero() {
-			out = append(out, e)
-		}
-	}
-	return out, translate(rs.Err())
+	out, err := plan.ScanEdges(rs)
+	return out, translate(err)
 }
 
 func (t *tree) Leaf(ctx context.Context, id string) (merkle.Hash, bool, error) {

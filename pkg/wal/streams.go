@@ -93,12 +93,12 @@ func Provision(ctx context.Context, js jetstream.JetStream, c Config) error {
 	c = c.WithDefaults()
 	atomic := SupportsAtomicPublish(js.Conn().ConnectedServerVersion())
 	for _, sc := range []jetstream.StreamConfig{WALStreamConfig(c, atomic), DLQStreamConfig(c), CommitsStreamConfig(c)} {
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return fmt.Errorf("wal: provision stream %s: %w", sc.Name, err)
+		if err := ensureStream(ctx, js, sc); err != nil {
+			return errNotEnsured("stream", sc.Name, err)
 		}
 	}
-	if _, err := js.CreateOrUpdateConsumer(ctx, c.Names().WALStream(), WritersConsumerConfig(c)); err != nil {
-		return fmt.Errorf("wal: provision consumer %s: %w", ConsumerName, err)
+	if err := ensureConsumer(ctx, js, c.Names().WALStream(), WritersConsumerConfig(c)); err != nil {
+		return errNotEnsured("consumer", ConsumerName, err)
 	}
 	if _, err := ProvisionFilters(ctx, js, c); err != nil {
 		return err
@@ -112,6 +112,11 @@ func Provision(ctx context.Context, js jetstream.JetStream, c Config) error {
 // ProvisionFilters creates or updates the FILTERS object store.
 func ProvisionFilters(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.ObjectStore, error) {
 	c = c.WithDefaults()
+	if s, err := js.Stream(ctx, "OBJ_"+c.Names().FiltersBucket()); err == nil && s.CachedInfo().Config.Replicas == c.Replicas {
+		if os, err := js.ObjectStore(ctx, c.Names().FiltersBucket()); err == nil {
+			return os, nil // already as wanted: no update (see ensure.go)
+		}
+	}
 	os, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      c.Names().FiltersBucket(),
 		Description: "Syncline cuckoo filter snapshots",
@@ -128,6 +133,13 @@ func ProvisionFilters(ctx context.Context, js jetstream.JetStream, c Config) (je
 // expire after LeaseTTL unless renewed.
 func ProvisionLeases(ctx context.Context, js jetstream.JetStream, c Config) (jetstream.KeyValue, error) {
 	c = c.WithDefaults()
+	if s, err := js.Stream(ctx, "KV_"+c.Names().LeasesBucket()); err == nil {
+		if sc := s.CachedInfo().Config; sc.Replicas == c.Replicas && sc.MaxAge == c.LeaseTTL {
+			if kv, err := js.KeyValue(ctx, c.Names().LeasesBucket()); err == nil {
+				return kv, nil // already as wanted: no update (see ensure.go)
+			}
+		}
+	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      c.Names().LeasesBucket(),
 		Description: "Syncline leader leases",

@@ -14,6 +14,7 @@ import (
 	"github.com/syncline/syncline/pkg/engine/lifecycle"
 	"github.com/syncline/syncline/pkg/engine/stagesvc"
 	"github.com/syncline/syncline/pkg/natsconn"
+	"github.com/syncline/syncline/pkg/rediscache"
 	"github.com/syncline/syncline/pkg/store/sqlopen"
 	"github.com/syncline/syncline/pkg/wal"
 )
@@ -60,7 +61,7 @@ func Common(s Settings, process string, stderr io.Writer) fx.Option {
 	nc := s.NATS
 	nc.Name = "syncline-" + process
 	log.Info(process+" starting", "nats_url", natsconn.Redact(nc.WithDefaults().URLs), "prefix", s.WAL.WithDefaults().Prefix,
-		"sql_url", sqlopen.Redact(s.SQLURL), "redis_url", redactRedis(s.RedisURL))
+		"sql_url", sqlopen.Redact(s.SQLURL), "redis_url", rediscache.Redact(s.RedisURL))
 	return fx.Options(
 		fx.Supply(nc, s.WAL, s.HTTP, log,
 			stagesvc.Config{Prefix: s.WAL.WithDefaults().Prefix, Process: process, Durability: s.Durability}),

@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/syncline/syncline/internal/envflag"
 	"github.com/syncline/syncline/internal/procflags"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
@@ -62,17 +62,8 @@ the data is in the OS page cache).`,
 	cmd.Flags().StringVar(&dc.DataDir, "data", "./data", "directory for the JetStream store and the SQLite database")
 	cmd.Flags().IntVar(&dc.NATSPort, "nats-port", 4222, "port of the embedded NATS server (0: any free port)")
 	cmd.Flags().StringVar(&dc.Sync, "sync", "always", `JetStream fsync: "always" (before every ack) or an interval such as "1s" or "2m"`)
-	if f := cmd.Flags().Lookup("http-addr"); f == nil {
-		cmd.Flags().StringVar(&e.s.HTTP.Addr, "http-addr", envOr("SYNCLINE_HTTP_ADDR", "127.0.0.1:0"), "address of /metrics, /healthz, /readyz [$SYNCLINE_HTTP_ADDR]")
-	}
+	envflag.New(cmd.Flags()).String(&e.s.HTTP.Addr, "http-addr", "SYNCLINE_HTTP_ADDR", "127.0.0.1:0", "address of /metrics, /healthz, /readyz")
 	return cmd
-}
-
-func envOr(k, def string) string {
-	if v, ok := os.LookupEnv(k); ok {
-		return v
-	}
-	return def
 }
 
 func (dc devConfig) natsConfig() (devnats.Config, error) {
@@ -138,7 +129,7 @@ func devOptions(e *env, dc devConfig) (fx.Option, error) {
 			lc.Append(fx.StartHook(func() {
 				redis := "off (set SYNCLINE_REDIS_URL to add the L2 tier)"
 				if e.s.RedisURL != "" {
-					redis = redactRedis(e.s.RedisURL)
+					redis = rediscache.Redact(e.s.RedisURL)
 				}
 				fmt.Fprintf(e.stdout, "syncline dev is running\n  NATS:  %s\n  HTTP:  http://%s  (/metrics /healthz /readyz)\n  SQL:   %s\n  Redis: %s\n  data:  %s\nCtrl-C stops it.\n",
 					s.ClientURL(), h.Addr(), sqlopen.Redact(sqlURL), redis, dc.DataDir)
@@ -167,12 +158,9 @@ func redisModules(e *env) fx.Option {
 // rootCause shortens fx's dependency-chain errors to what a user can act
 // on, such as a taken NATS port.
 func rootCause(err error) error {
-	if !errors.Is(err, devnats.ErrPortTaken) {
-		return err
-	}
-	msg := err.Error()
-	if i := strings.LastIndex(msg, devnats.ErrPortTaken.Error()); i >= 0 {
-		return errors.New(msg[i:])
+	var pt *devnats.PortTakenError
+	if errors.As(err, &pt) {
+		return pt
 	}
 	return err
 }

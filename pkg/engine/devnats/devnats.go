@@ -16,8 +16,25 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 )
 
-// ErrPortTaken reports that the NATS port is already in use.
+// ErrPortTaken reports that the NATS port is already in use; the error is
+// a *PortTakenError.
 var ErrPortTaken = errors.New("devnats: port is taken")
+
+// PortTakenError names the address that is taken.
+type PortTakenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *PortTakenError) Error() string {
+	return fmt.Sprintf("%v: %s (another NATS server? pick one with --nats-port): %v", ErrPortTaken, e.Addr, e.Err)
+}
+
+// Is matches ErrPortTaken.
+func (e *PortTakenError) Is(target error) bool { return target == ErrPortTaken }
+
+// Unwrap returns the listen error.
+func (e *PortTakenError) Unwrap() error { return e.Err }
 
 // Config configures the embedded server.
 type Config struct {
@@ -77,7 +94,7 @@ func (s *Server) Start(ctx context.Context) error {
 		addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(port))
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("%w: %s (another NATS server? pick one with --nats-port): %v", ErrPortTaken, addr, err)
+			return &PortTakenError{Addr: addr, Err: err}
 		}
 		_ = ln.Close()
 	}

@@ -43,10 +43,12 @@ func VerifySubject(prefix string) string { return prefix + ".admin.verify" }
 // RepairSubject: see VerifySubject.
 func RepairSubject(prefix string) string { return prefix + ".admin.repair" }
 
-// serveAdmin answers the admin subjects while ctx (the leadership) lasts.
+// serveAdmin starts answering the admin subjects for the leadership ctx
+// and returns the function that stops (idempotent). The subscriptions
+// exist before it returns, so the stage can report running right after.
 // Requests are handled one at a time on the subscription's goroutine;
 // stopping waits for the one in flight.
-func (r *Reconciler) serveAdmin(ctx context.Context) error {
+func (r *Reconciler) serveAdmin(ctx context.Context) (stop func()) {
 	nc := r.js.Conn()
 	var mu sync.Mutex // held by a running handler
 	closed := false
@@ -74,14 +76,17 @@ func (r *Reconciler) serveAdmin(ctx context.Context) error {
 		}
 		subs = append(subs, sub)
 	}
-	<-ctx.Done()
-	for _, sub := range subs {
-		_ = sub.Unsubscribe()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			for _, sub := range subs {
+				_ = sub.Unsubscribe()
+			}
+			mu.Lock()
+			closed = true
+			mu.Unlock()
+		})
 	}
-	mu.Lock()
-	closed = true
-	mu.Unlock()
-	return nil
 }
 
 func (r *Reconciler) admin(ctx context.Context, body []byte, repair bool) AdminReply {

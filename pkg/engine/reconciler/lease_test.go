@@ -3,11 +3,9 @@ package reconciler
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/syncline/syncline/pkg/engine/lifecycle"
@@ -47,17 +45,7 @@ func TestAdminSubjects(t *testing.T) {
 	nc := p.js.Conn()
 	ask := func(subject string, req AdminRequest) AdminReply {
 		body, _ := json.Marshal(req)
-		// The admin subscription starts with the running loops, just
-		// after the state turns running: allow it a moment.
-		var m *nats.Msg
-		var err error
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			m, err = nc.Request(subject, body, 30*time.Second)
-			if !errors.Is(err, nats.ErrNoResponders) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		m, err := nc.Request(subject, body, 30*time.Second)
 		require.NoError(t, err)
 		var rep AdminReply
 		require.NoError(t, json.Unmarshal(m.Data, &rep))

@@ -25,10 +25,12 @@ func (r *Reconciler) lead(ctx context.Context) error {
 		}
 		return err
 	}
+	stopAdmin := r.serveAdmin(ctx)
+	defer stopAdmin()
 	r.stage.Set(lifecycle.Running)
 	loops := []func(context.Context) error{
 		func(ctx context.Context) error { return r.feedLoop(ctx, startSeq) },
-		r.checkLoop, r.snapshotLoop, r.rebuildLoop, r.deepLoop, r.serveAdmin,
+		r.checkLoop, r.snapshotLoop, r.rebuildLoop, r.deepLoop,
 	}
 	lctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -46,6 +48,7 @@ func (r *Reconciler) lead(ctx context.Context) error {
 	}
 	<-lctx.Done()
 	wg.Wait()
+	stopAdmin()
 	if errors.Is(context.Cause(ctx), errStopping) {
 		sctx, scancel := context.WithTimeout(context.Background(), r.cfg.OpTimeout)
 		defer scancel()

@@ -173,18 +173,21 @@ func (w *Writer) committed(ctx context.Context, h *held, ps []pending, res store
 // reannounce returns changes describing the current SQL rows of
 // redelivered writes that this commit did not change.
 func (w *Writer) reannounce(ctx context.Context, ps []pending, res store.Result) []store.Change {
+	if !slices.ContainsFunc(ps, func(p pending) bool { return p.m.Delivered > 1 }) {
+		return nil // the common case: first deliveries only
+	}
 	changed := make(map[string]bool, len(res.Changes))
 	for _, c := range res.Changes {
 		changed[c.ID] = true
 	}
 	var ids []string
-	bySeq := map[string]pending{}
+	byID := map[string]pending{}
 	for _, p := range ps {
 		if p.m.Delivered > 1 && !changed[p.w.ID] {
-			if _, dup := bySeq[p.w.ID]; !dup {
+			if _, dup := byID[p.w.ID]; !dup {
 				ids = append(ids, p.w.ID)
 			}
-			bySeq[p.w.ID] = p
+			byID[p.w.ID] = p
 		}
 	}
 	if len(ids) == 0 {
@@ -197,7 +200,7 @@ func (w *Writer) reannounce(ctx context.Context, ps []pending, res store.Result)
 	}
 	out := make([]store.Change, 0, len(ids))
 	for _, id := range ids {
-		p := bySeq[id]
+		p := byID[id]
 		if it, ok := rows[id]; ok {
 			c := store.Change{ID: id, Version: it.Version, Leaf: it.Leaf, State: it.State,
 				ContentType: it.ContentType, CacheTTL: it.CacheTTL, Seq: p.m.Seq, Route: it.Route, PayloadSum: sumOf(it.Payload)}
